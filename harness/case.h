@@ -1,0 +1,223 @@
+/*
+ * case.h - the compiled form of the case language (cases/README.md).
+ *
+ * The parser (caselang.c) turns .wsc text into these structures for one
+ * profile; the step VM (vm.c) runs them; the judge (judge.c) compares what
+ * happened with them. Everything a catalog holds is owned by the catalog and
+ * lives until wsc_catalog_free().
+ *
+ * The harness shares no code with libwsref: nothing here includes wsref.h.
+ */
+#ifndef WSC_CASE_H
+#define WSC_CASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum wsc_profile { WSC_PROFILE_RFC = 0, WSC_PROFILE_AUTOBAHN, WSC_PROFILE_HARDENED };
+
+enum wsc_level { WSC_LEVEL_MUST = 0, WSC_LEVEL_SHOULD, WSC_LEVEL_MAY };
+
+/* Which side a case tests (bit set). */
+#define WSC_SIDE_SERVER 1u /* the peer is a server; the harness plays the client */
+#define WSC_SIDE_CLIENT 2u /* the peer is a client; the harness plays the server */
+
+struct wsc_bytes {
+	uint8_t *p; /* owned by the catalog; may be NULL when n == 0 */
+	size_t n;
+};
+
+enum wsc_chop_kind { WSC_CHOP_BURST = 0, WSC_CHOP_FRAME, WSC_CHOP_OCTET, WSC_CHOP_SIZE };
+
+struct wsc_chop {
+	enum wsc_chop_kind kind;
+	uint32_t size; /* WSC_CHOP_SIZE: bytes per write */
+};
+
+enum wsc_mask_mode { WSC_MASK_AUTO = 0, WSC_MASK_NONE, WSC_MASK_KEY };
+
+/* One `send` or `close` statement. A close is a send with opcode 8. */
+struct wsc_send {
+	uint8_t opcode; /* 0..15 */
+	uint8_t rsv;    /* 0..7, RSV1 = 4 */
+	bool fin;
+	enum wsc_mask_mode mask;
+	uint8_t key[4];    /* WSC_MASK_KEY */
+	bool len_override; /* declare `len` whatever payload.n is */
+	uint64_t len;
+	uint8_t lenform; /* 0 = minimal; 16 or 64 = force that encoding */
+	uint32_t frag;   /* >0: split into frames of frag payload bytes */
+	bool has_chop;   /* per-send chop override */
+	struct wsc_chop chop;
+	struct wsc_bytes payload; /* for close: code (2 bytes BE) + reason, or raw */
+};
+
+enum wsc_step_kind {
+	WSC_STEP_SEND = 0,
+	WSC_STEP_RAW,
+	WSC_STEP_CHOP,
+	WSC_STEP_WAIT,
+	WSC_STEP_KILL,
+	WSC_STEP_CLOSEAFTER,
+};
+
+struct wsc_step {
+	enum wsc_step_kind kind;
+	int line; /* source line, for messages */
+	union {
+		struct wsc_send send;  /* SEND */
+		struct wsc_bytes raw;  /* RAW */
+		struct wsc_chop chop;  /* CHOP */
+		struct {
+			uint32_t ms;
+			char mark[16]; /* "" = no mark */
+		} wait;                /* WAIT */
+		uint32_t ms;           /* KILL, CLOSEAFTER */
+	} u;
+};
+
+enum wsc_event_kind { WSC_EV_TEXT = 0, WSC_EV_BINARY, WSC_EV_PONG, WSC_EV_TIMEOUT };
+
+struct wsc_event {
+	enum wsc_event_kind kind;
+	struct wsc_bytes data; /* payload; for TIMEOUT the tag */
+};
+
+enum wsc_verdict {
+	WSC_V_OK = 0,
+	WSC_V_NON_STRICT,
+	WSC_V_INFORMATIONAL,
+	WSC_V_UNIMPLEMENTED,
+	WSC_V_FAILED,
+};
+
+/* One expectation alternative: a verdict and the exact event list it needs. */
+struct wsc_alt {
+	enum wsc_verdict verdict;
+	struct wsc_event *events;
+	size_t n_events;
+};
+
+struct wsc_close_expect {
+	bool set;          /* false: no `closing` statement (default: me, 1000, clean) */
+	bool closed_by_me; /* who must send the first Close */
+	uint16_t codes[16];
+	size_t n_codes; /* 0: any code */
+	bool require_clean;
+	bool fatal_endpoint; /* wrong endpoint also fails behavior */
+	bool fatal_code;     /* wrong code also fails behavior */
+};
+
+struct wsc_handshake {
+	const char *request_line;   /* NULL: "GET <path> HTTP/1.1" */
+	struct wsc_bytes raw_request; /* n > 0: send exactly this ({host}, {key} replaced) */
+	bool has_raw_request;
+	const char **add_headers; /* "Name: value" lines */
+	size_t n_add_headers;
+	const char **drop_headers; /* header names */
+	size_t n_drop_headers;
+	const char **offers; /* Sec-WebSocket-Extensions offers, in order */
+	size_t n_offers;
+	const char **protocols; /* Sec-WebSocket-Protocol offers */
+	size_t n_protocols;
+	int expect_status[8];
+	size_t n_expect_status; /* 0: 101 */
+	const char **expect_headers; /* "Name: value" or "Name" */
+	size_t n_expect_headers;
+	const char **expect_no_headers; /* names */
+	size_t n_expect_no_headers;
+};
+
+struct wsc_case {
+	const char *id; /* "1.1.1" */
+	const char *title;
+	const char *rfc; /* "5.6" */
+	enum wsc_level level;
+	unsigned side; /* WSC_SIDE_* bits */
+	const char *desc;        /* never NULL (defaults to title) */
+	const char *expectation; /* never NULL (may be generated) */
+	const char *file;        /* source file name, e.g. "1-framing.wsc" */
+	int line;                /* line of the `case` statement */
+	uint32_t timeout_ms;     /* hard deadline for the whole case */
+	struct wsc_handshake hs;
+	struct wsc_step *steps;
+	size_t n_steps;
+	struct wsc_alt *alts;
+	size_t n_alts;
+	struct wsc_close_expect close;
+	bool informational;
+};
+
+struct wsc_category {
+	int number;       /* the ID's first component */
+	const char *name; /* "Framing" */
+};
+
+struct wsc_arena; /* private: the catalog's memory */
+
+struct wsc_catalog {
+	struct wsc_case *cases; /* sorted naturally by ID after load */
+	size_t n_cases;
+	struct wsc_category *categories;
+	size_t n_categories;
+	enum wsc_profile profile;
+	struct wsc_arena *arena;
+};
+
+/* A parse error: "file:line:col: message". */
+struct wsc_diag {
+	char msg[512];
+};
+
+/* A file compiled into the binary (generated by wsc-embed at build time). */
+struct wsc_embedded_file {
+	const char *name; /* path relative to cases/, e.g. "tables/utf8.tsv" */
+	const unsigned char *data;
+	size_t len;
+};
+extern const struct wsc_embedded_file wsc_builtin_files[];
+extern const size_t wsc_builtin_file_count;
+
+/* Initialise an empty catalog for a profile. */
+void wsc_catalog_init(struct wsc_catalog *cat, enum wsc_profile profile);
+/* Load every built-in .wsc file. Returns 0, or -1 with *diag filled. */
+int wsc_catalog_load_builtin(struct wsc_catalog *cat, struct wsc_diag *diag);
+/*
+ * Load a .wsc file (or every .wsc file in a directory) from disk. `expand`
+ * paths resolve against the file's directory, then the built-in tables.
+ * Duplicate IDs are an error. Returns 0, or -1 with *diag filled.
+ */
+int wsc_catalog_load_path(struct wsc_catalog *cat, const char *path, struct wsc_diag *diag);
+/* Parse text held in memory (used by the loaders, tests and the fuzzer). */
+int wsc_catalog_load_text(struct wsc_catalog *cat, const char *name, const char *text, size_t len,
+                          struct wsc_diag *diag);
+/* Sort cases naturally by ID (1.1.2 before 1.1.10). Loaders call it. */
+void wsc_catalog_sort(struct wsc_catalog *cat);
+void wsc_catalog_free(struct wsc_catalog *cat);
+
+/* Natural order of IDs: compares dot-separated components numerically. */
+int wsc_id_cmp(const char *a, const char *b);
+/* The category's name for an ID ("Framing"), or "Misc" if undeclared. */
+const char *wsc_category_name(const struct wsc_catalog *cat, const char *id);
+const struct wsc_case *wsc_catalog_find(const struct wsc_catalog *cat, const char *id);
+
+/*
+ * Select cases. include/exclude are patterns as Autobahn reads them: with a
+ * `*`, a glob anchored at the start (`.` literal, `*` any run); without, an
+ * exact ID, which must exist (else an error naming it). An empty include list
+ * means "*". Only cases whose side includes `side` are kept. Fills *out with a
+ * malloc'ed array of indexes into cat->cases (natural order); the caller frees
+ * it. Returns 0, or -1 with err filled ("unknown case ID 9.99.1",
+ * "no case selected").
+ */
+int wsc_select(const struct wsc_catalog *cat, const char *const *include, size_t n_include,
+               const char *const *exclude, size_t n_exclude, unsigned side, size_t **out,
+               size_t *n_out, char *err, size_t errlen);
+
+/* Names for printing. */
+const char *wsc_verdict_name(enum wsc_verdict v); /* "OK", "NON-STRICT", ... */
+const char *wsc_level_name(enum wsc_level l);     /* "MUST", ... */
+const char *wsc_side_name(unsigned side);         /* "server", "client", "both" */
+
+#endif
