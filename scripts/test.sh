@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh
+scripts/setup.sh --test-deps
 
 echo "== meson test (release, gcc)"
 meson test -C build --print-errorlogs
@@ -15,7 +15,7 @@ if [ ! -f build-asan/build.ninja ]; then
 	CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 		--buildtype=debugoptimized >/dev/null
 fi
-ninja -C build-asan >/dev/null
+ninja -C build-asan >build-asan/ninja.log 2>&1 || { cat build-asan/ninja.log; exit 1; }
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --print-errorlogs
 
