@@ -417,10 +417,12 @@ struct wsr_config {
 	/* subprotocols we support, most preferred first; NULL/0 for none */
 	const char *const *subprotocols;
 	size_t num_subprotocols;
-	/* server: allowed Origin values (exact match); NULL/0: any origin */
+	/* server: allowed Origin values (exact, case-sensitive match); NULL/0: any origin.
+	 * With a list, a request without Origin (not a browser) is accepted; a
+	 * different or repeated Origin gets 403. */
 	const char *const *allowed_origins;
 	size_t num_allowed_origins;
-	/* client: request target and Host value (e.g. "/chat", "127.0.0.1:9001") */
+	/* client: request target (NULL: "/") and Host value (required), e.g. "/chat", "127.0.0.1:9001" */
 	const char *path;
 	const char *host;
 	const char *origin; /* client: Origin to send, or NULL */
@@ -472,7 +474,10 @@ WSR_API size_t wsr_conn_size(void);
 /*
  * Initialise a connection in caller-owned memory. The config is copied
  * (strings it points to must outlive the connection). A client queues its
- * upgrade request at once. Returns WSR_OK, WSR_INVALID_ARGUMENT or WSR_NOMEM.
+ * upgrade request at once. Returns WSR_OK, WSR_INVALID_ARGUMENT (bad role,
+ * window bits outside 8..15, client without host, an allocator with only
+ * some of its functions) or WSR_NOMEM / WSR_RANDOM_FAILED. After a failed
+ * init, wsr_conn_free is harmless and every other call reports the failure.
  */
 WSR_API enum wsr_status wsr_conn_init(struct wsr_conn *c, const struct wsr_config *cfg);
 /* Release everything the connection allocated. c itself stays the caller's. */
@@ -482,13 +487,17 @@ WSR_API void wsr_conn_free(struct wsr_conn *c);
  * Feed bytes read from the peer. Consumes input until an event is waiting to
  * be pulled, the input is exhausted, or the connection is closed or failed;
  * returns the bytes consumed. Unconsumed bytes must be fed again after the
- * waiting events are pulled.
+ * waiting events are pulled. In particular the opening handshake consumes
+ * exactly the HTTP head: frames that arrived in the same read come back
+ * unconsumed, after WSR_EV_OPEN (both roles emit OPEN). Once the connection
+ * is CLOSED or FAILED, input is discarded and reported consumed (returns len).
  */
 WSR_API size_t wsr_conn_recv(struct wsr_conn *c, const uint8_t *data, size_t len);
 
 /*
  * Pull the next event. WSR_OK: *ev is filled. WSR_AGAIN: nothing waiting.
- * Once failed and the FAIL event was pulled, returns the failure status.
+ * Once failed and the FAIL event was pulled, returns the failure status;
+ * once CLOSED and every event was pulled, WSR_CLOSED.
  */
 WSR_API enum wsr_status wsr_conn_next_event(struct wsr_conn *c, struct wsr_event *ev);
 
@@ -499,7 +508,13 @@ WSR_API enum wsr_status wsr_conn_next_event(struct wsr_conn *c, struct wsr_event
 WSR_API const uint8_t *wsr_conn_out_buf(struct wsr_conn *c, size_t *len);
 WSR_API void wsr_conn_out_ack(struct wsr_conn *c, size_t n);
 
-/* Queue a whole message (compressed if negotiated). TEXT must be valid UTF-8. */
+/*
+ * Queue a whole message as one frame (compressed if negotiated). TEXT must be
+ * valid UTF-8 (else WSR_INVALID_ARGUMENT). WSR_NOMEM when the output queue
+ * would pass max_output: nothing was queued, flush and retry. After our Close:
+ * WSR_CLOSED; before OPEN: WSR_BAD_STATE; failed: the failure status.
+ * A compression failure fails the connection (the compressor state moved on).
+ */
 WSR_API enum wsr_status wsr_conn_send(struct wsr_conn *c, enum wsr_opcode op, const uint8_t *data,
                                       size_t len);
 /* Queue a ping or pong (len <= 125). */
