@@ -377,10 +377,12 @@ enum wsr_role { WSR_ROLE_SERVER = 0, WSR_ROLE_CLIENT = 1 };
 /*
  * Create compression state for the agreed params in the given role (the
  * role decides which window/takeover parameters apply to our compressor and
- * which to our decompressor). zlib refuses a raw window of 8 for deflate; a
- * compressor asked for 8 uses 9, which a peer with window 8... is not allowed:
- * see deflate.c for how this is resolved. *out is owned by the caller and
- * released with wsr_pmd_free. Memory comes from alloc.
+ * which to our decompressor). zlib refuses a raw window of 8 for deflate, so
+ * a compressor agreed at 8 runs at 9; zlib's matches then reach back at most
+ * 250 bytes, so the output still decodes with a 256-byte window. *out is owned
+ * by the caller and released with wsr_pmd_free. Memory comes from alloc: the
+ * caller's functions are used only when both alloc and free are set, and
+ * realloc is never called.
  */
 WSR_API enum wsr_status wsr_pmd_new(struct wsr_pmd **out, const struct wsr_allocator *alloc,
                                     const struct wsr_pmd_params *agreed, enum wsr_role role);
@@ -393,6 +395,10 @@ WSR_API void wsr_pmd_free(struct wsr_pmd *pmd);
  * message's total output would pass cap, returns WSR_INFLATE_TOO_BIG without
  * producing more (memory stays bounded whatever the input). Corrupt input:
  * WSR_INFLATE_FAILED. Context is reset at message end when takeover is off.
+ * Errors, including a status returned by the sink, are sticky; output produced
+ * before an error may already have reached the sink. A message must end on a
+ * deflate block boundary; data after a final (BFINAL) block starts a new
+ * stream that keeps the window when context takeover is on.
  */
 WSR_API enum wsr_status wsr_pmd_inflate(struct wsr_pmd *pmd, const uint8_t *in, size_t len,
                                         bool fin, uint64_t cap, wsr_sink_fn sink, void *ctx);
