@@ -1,0 +1,364 @@
+/*
+ * sched.c - the engine entry point (engine.h): one thread, one poll loop,
+ * `jobs` cases in flight, each a wsc_vm with its own absolute deadlines.
+ *
+ * Results are kept in a slot per selected case and appended to the run in
+ * selection order as soon as every earlier case has finished, whatever order
+ * the cases finish in.
+ *
+ * Until one connection has reached the peer, only one case runs at a time
+ * (so an unreachable peer costs one case's connect retries, not `jobs`); if
+ * the first cases can never connect, every case is reported with ran = false
+ * and the engine returns 3.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net.h"
+#include "util.h"
+#include "vm.h"
+
+/* ------------------------------------------------------------- URL */
+
+int wsc_url_parse(const char *url, struct wsc_url *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	const char *p;
+	if (strncmp(url, "ws://", 5) == 0) {
+		p = url + 5;
+	} else if (strncmp(url, "wss://", 6) == 0) {
+		p = url + 6;
+		out->tls = true;
+	} else {
+		snprintf(err, errlen, "URL must start with ws:// or wss://: %s", url);
+		return -1;
+	}
+	const char *auth_end = p + strcspn(p, "/?#");
+	if (*auth_end == '#' || strchr(p, '#')) {
+		snprintf(err, errlen, "URL must not have a fragment: %s", url);
+		return -1;
+	}
+	if (memchr(p, '@', (size_t)(auth_end - p))) {
+		snprintf(err, errlen, "URL must not carry user information: %s", url);
+		return -1;
+	}
+	const char *host = p, *host_end, *port = NULL;
+	bool v6 = false;
+	if (*p == '[') {
+		host = p + 1;
+		host_end = memchr(host, ']', (size_t)(auth_end - host));
+		if (!host_end) {
+			snprintf(err, errlen, "unterminated IPv6 address in URL: %s", url);
+			return -1;
+		}
+		v6 = true;
+		if (host_end + 1 < auth_end) {
+			if (host_end[1] != ':') {
+				snprintf(err, errlen, "junk after IPv6 address in URL: %s", url);
+				return -1;
+			}
+			port = host_end + 2;
+		}
+	} else {
+		host_end = memchr(p, ':', (size_t)(auth_end - p));
+		if (host_end)
+			port = host_end + 1;
+		else
+			host_end = auth_end;
+	}
+	size_t hl = (size_t)(host_end - host);
+	if (hl == 0 || hl >= sizeof(out->host)) {
+		snprintf(err, errlen, "bad host in URL: %s", url);
+		return -1;
+	}
+	memcpy(out->host, host, hl);
+	if (port) {
+		size_t pl = (size_t)(auth_end - port);
+		if (pl == 0 || pl > 5 || strspn(port, "0123456789") < pl) {
+			snprintf(err, errlen, "bad port in URL: %s", url);
+			return -1;
+		}
+		memcpy(out->port, port, pl);
+		long v = strtol(out->port, NULL, 10);
+		if (v < 1 || v > 65535) {
+			snprintf(err, errlen, "port out of range in URL: %s", url);
+			return -1;
+		}
+	} else {
+		snprintf(out->port, sizeof(out->port), "%s", out->tls ? "443" : "80");
+	}
+	if (*auth_end == '\0') {
+		snprintf(out->path, sizeof(out->path), "/");
+	} else if (*auth_end == '?') {
+		if (snprintf(out->path, sizeof(out->path), "/%s", auth_end) >=
+		    (int)sizeof(out->path))
+			goto toolong;
+	} else if (snprintf(out->path, sizeof(out->path), "%s", auth_end) >=
+	           (int)sizeof(out->path)) {
+		goto toolong;
+	}
+	snprintf(out->hostport, sizeof(out->hostport), "%s%s%s%s%s", v6 ? "[" : "", out->host,
+	         v6 ? "]" : "", port ? ":" : "", port ? out->port : "");
+	return 0;
+toolong:
+	snprintf(err, errlen, "URL path too long");
+	return -1;
+}
+
+/* ------------------------------------------------------------- engine */
+
+struct slot {
+	struct wsc_result r;
+	bool started, ready;
+};
+
+struct runner {
+	const struct wsc_engine_opts *opts;
+	const struct wsc_catalog *cat;
+	const size_t *sel;
+	size_t n;
+	struct wsc_run *run;
+	struct slot *slots;
+	size_t next_flush, done;
+};
+
+static void finish_slot(struct runner *rn, size_t i)
+{
+	struct slot *s = &rn->slots[i];
+	wsc_judge(&s->r, rn->opts->profile);
+	s->ready = true;
+}
+
+static void flush_slots(struct runner *rn)
+{
+	while (rn->next_flush < rn->n && rn->slots[rn->next_flush].ready) {
+		struct slot *s = &rn->slots[rn->next_flush];
+		if (wsc_run_add(rn->run, &s->r) < 0) {
+			wsc_result_free(&s->r);
+			rn->next_flush++;
+			continue;
+		}
+		rn->next_flush++;
+		rn->done++;
+		if (rn->opts->on_result)
+			rn->opts->on_result(rn->opts->ctx,
+			                    &rn->run->results[rn->run->n_results - 1], rn->done,
+			                    rn->n);
+	}
+}
+
+/* A case that never ran (unreachable peer, stopped run). */
+static void not_run(struct runner *rn, size_t i, const char *why, bool crashed)
+{
+	struct slot *s = &rn->slots[i];
+	if (!s->started) {
+		wsc_result_init(&s->r, &rn->cat->cases[rn->sel[i]], rn->opts->agent, i + 1, false);
+		s->started = true;
+	}
+	s->r.ran = false;
+	s->r.obs.target_crashed = crashed;
+	if (!s->r.obs.handshake_error)
+		s->r.obs.handshake_error = strdup(why);
+	finish_slot(rn, i);
+}
+
+int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog *cat,
+                   const size_t *sel, size_t n, struct wsc_run *run, char *err, size_t errlen)
+{
+	/* A peer closing on us must give EPIPE, not kill the process (TLS writes
+	 * go through write(2), which has no MSG_NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct runner rn = {.opts = opts, .cat = cat, .sel = sel, .n = n, .run = run};
+	if (n == 0)
+		return 0;
+	rn.slots = calloc(n, sizeof(*rn.slots));
+	unsigned jobs = opts->jobs ? opts->jobs : 1;
+	if (jobs > 4096)
+		jobs = 4096;
+	struct wsc_vm *vms = calloc(jobs, sizeof(*vms));
+	size_t *vm_case = calloc(jobs, sizeof(*vm_case));
+	bool *active = calloc(jobs, sizeof(*active));
+	struct pollfd *pfd = calloc(jobs, sizeof(*pfd));
+	int *pfd_vm = calloc(jobs, sizeof(*pfd_vm));
+	if (!rn.slots || !vms || !vm_case || !active || !pfd || !pfd_vm) {
+		snprintf(err, errlen, "out of memory");
+		free(rn.slots), free(vms), free(vm_case), free(active), free(pfd), free(pfd_vm);
+		return -1;
+	}
+
+	int rc = 0;
+	struct wsc_net_ctx net;
+	char nerr[300];
+	if (wsc_net_ctx_init(&net, opts->url.host, opts->url.port, opts->url.tls,
+	                     opts->tls_insecure, opts->tls_cacert, nerr, sizeof(nerr)) < 0) {
+		if (opts->url.tls && strstr(nerr, "resolve") == NULL) {
+			snprintf(err, errlen, "%s", nerr);
+			free(rn.slots), free(vms), free(vm_case), free(active), free(pfd),
+			        free(pfd_vm);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			not_run(&rn, i, nerr, false);
+		flush_slots(&rn);
+		free(rn.slots), free(vms), free(vm_case), free(active), free(pfd), free(pfd_vm);
+		return 3;
+	}
+	struct wsc_vm_env env = {
+	        .url = &opts->url,
+	        .net = &net,
+	        .timeout_scale = opts->timeout_scale > 0 ? opts->timeout_scale : 1.0,
+	        .dump_dir = opts->dump_dir,
+	        .connect_tries = 5,
+	};
+
+	size_t next_start = 0;
+	unsigned in_flight = 0;
+	bool ever_connected = false, unreachable = false, stopping = false;
+	uint64_t last_keep = 0;
+	char unreach_why[300] = "";
+
+	while (rn.next_flush < n) {
+		uint64_t now = wsc_now_us();
+		if (!stopping && opts->keep_going && now - last_keep >= 20000) {
+			last_keep = now;
+			if (!opts->keep_going(opts->ctx)) {
+				stopping = true;
+				run->target_crashed = true;
+				for (unsigned j = 0; j < jobs; j++)
+					if (active[j])
+						wsc_vm_abort(&vms[j], now,
+						             "the target under test stopped");
+				for (size_t i = next_start; i < n; i++)
+					not_run(&rn, i,
+					        "the target under test stopped before this case",
+					        true);
+				next_start = n;
+			}
+		}
+		unsigned limit = ever_connected ? jobs : 1;
+		while (!stopping && !unreachable && next_start < n && in_flight < limit) {
+			unsigned j = 0;
+			while (active[j])
+				j++;
+			size_t i = next_start++;
+			struct slot *s = &rn.slots[i];
+			wsc_result_init(&s->r, &cat->cases[sel[i]], opts->agent, i + 1, false);
+			s->started = true;
+			wsc_vm_start_client(&vms[j], &cat->cases[sel[i]], &s->r, &env, now);
+			vm_case[j] = i;
+			active[j] = true;
+			in_flight++;
+		}
+
+		/* reap finished cases */
+		for (unsigned j = 0; j < jobs; j++) {
+			if (!active[j])
+				continue;
+			struct wsc_vm *vm = &vms[j];
+			if (vm->r->obs.connected)
+				ever_connected = true;
+			if (!wsc_vm_done(vm))
+				continue;
+			size_t i = vm_case[j];
+			if (vm->connect_failed) {
+				vm->r->ran = false;
+				if (!ever_connected) {
+					unreachable = true;
+					rc = 3;
+					snprintf(unreach_why, sizeof(unreach_why), "%s",
+					         vm->r->obs.handshake_error
+					                 ? vm->r->obs.handshake_error
+					                 : "could not connect");
+				}
+			}
+			wsc_vm_free(vm);
+			active[j] = false;
+			in_flight--;
+			finish_slot(&rn, i);
+		}
+		if (unreachable && in_flight == 0 && next_start < n) {
+			for (size_t i = next_start; i < n; i++)
+				not_run(&rn, i, unreach_why, false);
+			next_start = n;
+			rc = 3;
+		}
+		flush_slots(&rn);
+		if (rn.next_flush >= n)
+			break;
+		if (in_flight == 0)
+			continue;
+
+		/* poll */
+		nfds_t np = 0;
+		uint64_t deadline = now + 50000; /* keep_going at least every 50 ms */
+		bool pending = false;
+		for (unsigned j = 0; j < jobs; j++) {
+			if (!active[j])
+				continue;
+			uint64_t d = wsc_vm_deadline(&vms[j]);
+			if (d && d < deadline)
+				deadline = d;
+			if (wsc_vm_pending(&vms[j]))
+				pending = true;
+			int fd = wsc_vm_fd(&vms[j]);
+			short ev = wsc_vm_events(&vms[j]);
+			if (fd >= 0 && ev) {
+				pfd[np].fd = fd;
+				pfd[np].events = ev;
+				pfd[np].revents = 0;
+				pfd_vm[np] = (int)j;
+				np++;
+			}
+		}
+		struct timespec ts = {0, 0};
+		if (!pending && deadline > now) {
+			uint64_t d = deadline - now;
+			ts.tv_sec = (time_t)(d / 1000000u);
+			ts.tv_nsec = (long)(d % 1000000u) * 1000;
+		}
+		int pr = ppoll(pfd, np, &ts, NULL);
+		if (pr < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			rc = -1;
+			break;
+		}
+		now = wsc_now_us();
+		for (nfds_t k = 0; k < np && pr > 0; k++) {
+			if (pfd[k].revents)
+				wsc_vm_io(&vms[pfd_vm[k]], pfd[k].revents, now);
+		}
+		for (unsigned j = 0; j < jobs; j++) {
+			if (!active[j])
+				continue;
+			if (wsc_vm_pending(&vms[j]))
+				wsc_vm_io(&vms[j], 0, now);
+			uint64_t d = wsc_vm_deadline(&vms[j]);
+			if (d && d <= now)
+				wsc_vm_timers(&vms[j], now);
+		}
+	}
+
+	if (rc < 0) {
+		/* internal error: stop what runs, keep the results already judged */
+		uint64_t now = wsc_now_us();
+		for (unsigned j = 0; j < jobs; j++)
+			if (active[j]) {
+				wsc_vm_abort(&vms[j], now, "internal error");
+				wsc_vm_free(&vms[j]);
+			}
+		for (size_t i = 0; i < n; i++)
+			if (rn.slots[i].started && !rn.slots[i].ready)
+				wsc_result_free(&rn.slots[i].r);
+	}
+	wsc_net_ctx_free(&net);
+	free(rn.slots), free(vms), free(vm_case), free(active), free(pfd), free(pfd_vm);
+	return rc;
+}
