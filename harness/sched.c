@@ -217,6 +217,7 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 	        .timeout_scale = opts->timeout_scale > 0 ? opts->timeout_scale : 1.0,
 	        .dump_dir = opts->dump_dir,
 	        .connect_tries = 5,
+	        .close_codes_2018 = opts->profile != WSC_PROFILE_AUTOBAHN,
 	};
 
 	size_t next_start = 0;

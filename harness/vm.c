@@ -783,6 +783,7 @@ static void on_response(struct wsc_vm *vm, uint64_t now, size_t hlen)
 	vm->phase = WSC_VM_WS;
 	wsc_obs_note(o, rel(vm, now), "WEBSOCKET OPEN");
 	wsc_reader_init(&vm->rd, vm->is_server, 0, vm->env->max_message);
+	vm->rd.close_codes_2018 = vm->env->close_codes_2018;
 	run_steps(vm, now);
 	size_t rest = vm->head.len - hlen;
 	if (rest && !vm->tcp_closed) {

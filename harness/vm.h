@@ -36,6 +36,7 @@ struct wsc_vm_env {
 	const char *dump_dir;   /* NULL: no seed dump */
 	size_t max_message;     /* 0: reader default (64 MiB) */
 	unsigned connect_tries; /* attempts before giving up on connect */
+	bool close_codes_2018;  /* accept 1012-1014 from the peer (IANA); Autobahn does not */
 };
 
 /* Autobahn's engine timers (microseconds). */

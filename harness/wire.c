@@ -130,6 +130,11 @@ bool wsc_close_code_valid(unsigned code)
 	       (code >= 3000 && code <= 4999);
 }
 
+bool wsc_close_code_valid_2018(unsigned code)
+{
+	return wsc_close_code_valid(code) || (code >= 1012 && code <= 1014);
+}
+
 void wsc_reader_init(struct wsc_reader *r, bool peer_is_client, uint8_t allowed_rsv,
                      size_t max_message)
 {
@@ -338,7 +343,9 @@ static void rd_end_frame(struct wsc_reader *r, struct wsc_rd_event *ev)
 				pe->close_code = (int)code;
 				pe->reason = r->ctl + 2;
 				pe->reason_len = r->ctl_len - 2;
-				if (!wsc_close_code_valid(code)) {
+				bool ok = r->close_codes_2018 ? wsc_close_code_valid_2018(code)
+				                              : wsc_close_code_valid(code);
+				if (!ok) {
 					pe->fail_code = 1002;
 					snprintf(pe->text, sizeof(pe->text),
 					         "invalid close code %u", code);

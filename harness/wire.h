@@ -140,6 +140,7 @@ struct wsc_reader {
 	bool peer_is_client; /* frames MUST be masked (else MUST NOT) */
 	uint8_t allowed_rsv; /* RSV bits an extension negotiated */
 	size_t max_message;  /* larger messages are a 1009 violation */
+	bool close_codes_2018; /* also accept 1012-1014 (registered since RFC 6455) */
 
 	/* frame parsing */
 	uint8_t hdr[14];
@@ -187,5 +188,8 @@ enum wsc_rd_kind wsc_reader_next(struct wsc_reader *r, const uint8_t *p, size_t 
 
 /* True if a close code may appear on the wire (1000-1003, 1007-1011, 3000-4999). */
 bool wsc_close_code_valid(unsigned code);
+/* The same, plus 1012-1014 (Service Restart, Try Again Later, Bad Gateway),
+ * which IANA registered after RFC 6455; Autobahn 0.10.9 rejects them. */
+bool wsc_close_code_valid_2018(unsigned code);
 
 #endif
