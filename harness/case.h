@@ -26,6 +26,10 @@ enum wsc_level { WSC_LEVEL_MUST = 0, WSC_LEVEL_SHOULD, WSC_LEVEL_MAY };
 struct wsc_bytes {
 	uint8_t *p; /* owned by the catalog; may be NULL when n == 0 */
 	size_t n;
+	/*
+	 * Read-only: identical payloads of 1 KiB or more (same expression text)
+	 * share one buffer across steps, events and cases.
+	 */
 };
 
 enum wsc_chop_kind { WSC_CHOP_BURST = 0, WSC_CHOP_FRAME, WSC_CHOP_OCTET, WSC_CHOP_SIZE };
@@ -206,7 +210,8 @@ const struct wsc_case *wsc_catalog_find(const struct wsc_catalog *cat, const cha
  * Select cases. include/exclude are patterns as Autobahn reads them: with a
  * `*`, a glob anchored at the start (`.` literal, `*` any run); without, an
  * exact ID, which must exist (else an error naming it). An empty include list
- * means "*". Only cases whose side includes `side` are kept. Fills *out with a
+ * means "*". Only cases whose side includes `side` are kept (side 0: no side
+ * filter). Fills *out with a
  * malloc'ed array of indexes into cat->cases (natural order); the caller frees
  * it. Returns 0, or -1 with err filled ("unknown case ID 9.99.1",
  * "no case selected").
