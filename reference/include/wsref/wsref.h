@@ -497,6 +497,7 @@ WSR_API void wsr_conn_free(struct wsr_conn *c);
  * exactly the HTTP head: frames that arrived in the same read come back
  * unconsumed, after WSR_EV_OPEN (both roles emit OPEN). Once the connection
  * is CLOSED or FAILED, input is discarded and reported consumed (returns len).
+ * So a return of 0 with len > 0 means an event is waiting: pull it first.
  */
 WSR_API size_t wsr_conn_recv(struct wsr_conn *c, const uint8_t *data, size_t len);
 
@@ -508,8 +509,10 @@ WSR_API size_t wsr_conn_recv(struct wsr_conn *c, const uint8_t *data, size_t len
 WSR_API enum wsr_status wsr_conn_next_event(struct wsr_conn *c, struct wsr_event *ev);
 
 /*
- * Queued output. Returns a pointer to *len bytes to write to the peer; valid
- * until the next wsr_conn_* call. Tell how many were written with out_ack.
+ * Queued output. Returns a pointer to *len bytes to write to the peer: all
+ * the output queued so far, in one contiguous block (so *len is the queue's
+ * size, usable for backpressure); valid until the next wsr_conn_* call. Tell
+ * how many were written with out_ack.
  */
 WSR_API const uint8_t *wsr_conn_out_buf(struct wsr_conn *c, size_t *len);
 WSR_API void wsr_conn_out_ack(struct wsr_conn *c, size_t n);
@@ -520,6 +523,8 @@ WSR_API void wsr_conn_out_ack(struct wsr_conn *c, size_t n);
  * would pass max_output: nothing was queued, flush and retry. After our Close:
  * WSR_CLOSED; before OPEN: WSR_BAD_STATE; failed: the failure status.
  * A compression failure fails the connection (the compressor state moved on).
+ * data may point into the last event pulled from this connection, so a
+ * message can be echoed without copying it first.
  */
 WSR_API enum wsr_status wsr_conn_send(struct wsr_conn *c, enum wsr_opcode op, const uint8_t *data,
                                       size_t len);
