@@ -325,7 +325,9 @@ static void cp_json(struct wsc_out *b, uint32_t cp, const uint8_t *raw, size_t r
 	default:
 		break;
 	}
-	if (cp < 0x20 || (html_safe && (cp == '<' || cp == '>' || cp == '&' || cp == '\''))) {
+	/* Like Python's json with ensure_ascii: only ' '..'~' stay literal (DEL too is escaped). */
+	if (cp < 0x20 || cp == 0x7F ||
+	    (html_safe && (cp == '<' || cp == '>' || cp == '&' || cp == '\''))) {
 		wsc_out_printf(b, "\\u%04x", (unsigned)cp);
 	} else if (cp < 0x80) {
 		wsc_out_putc(b, (char)cp);
