@@ -7,7 +7,11 @@
  *     from the input itself (each chunk in its own exact-size allocation),
  *     and one byte at a time: the same verdict and the same first bad offset
  *     as the slow validator (offset len when the input ends mid-sequence:
- *     then every feed succeeds and wsr_utf8_complete() is false).
+ *     then every feed succeeds and wsr_utf8_complete() is false);
+ *   - the input between 64 bytes of ASCII and 192 more, so that it lies
+ *     where the validator's vector pre-check and four-lane paths run
+ *     (they need 64-128 bytes): whole and split at an input-derived offset,
+ *     the same verdict and offset as the slow validator on the same bytes.
  */
 #include "fuzz_common.h"
 #include "wsref/wsref.h"
@@ -50,6 +54,36 @@ static void incremental(const uint8_t *p, size_t n, int mode, bool ok, size_t ba
 		FZ_CHECK(bad == n); /* only truncation can go unnoticed by feed */
 }
 
+/* Fast verdict: bad offset, len if valid but incomplete, SIZE_MAX if valid and complete. */
+static size_t fast_verdict(const uint8_t *p, size_t n, size_t cut)
+{
+	struct wsr_utf8 u;
+	wsr_utf8_init(&u);
+	size_t off = 0;
+	if (wsr_utf8_feed(&u, p, cut, &off) != WSR_OK)
+		return off;
+	if (wsr_utf8_feed(&u, p + cut, n - cut, &off) != WSR_OK)
+		return cut + off;
+	return wsr_utf8_complete(&u) ? SIZE_MAX : n;
+}
+
+static void padded(const uint8_t *data, size_t size)
+{
+	size_t n = 64 + size + 192;
+	uint8_t *p = malloc(n);
+	FZ_CHECK(p != NULL);
+	memset(p, 'a', n);
+	if (size)
+		memcpy(p + 64, data, size);
+	size_t bad = (size_t)-1;
+	size_t want = wsr_utf8_valid_slow(p, n, &bad) ? SIZE_MAX : bad;
+	FZ_CHECK(fast_verdict(p, n, 0) == want);
+	size_t cut = size ? 64 + data[0] % (size + 1) : 64;
+	FZ_CHECK(fast_verdict(p, n, cut) == want);
+	FZ_CHECK(fast_verdict(p, n, cut / 2) == want);
+	free(p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t bad = (size_t)-1;
@@ -61,5 +95,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	incremental(data, size, 1, ok, bad);
 	if (size <= 4096)
 		incremental(data, size, 2, ok, bad);
+	padded(data, size);
 	return 0;
 }

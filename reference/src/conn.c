@@ -148,6 +148,56 @@ static enum wsr_status buf_reserve(struct wsr_conn *c, struct buf *b, size_t mor
 	return WSR_OK;
 }
 
+/*
+ * dst = src XOR the mask rotated to `offset` (as wsr_mask does it in place),
+ * in one pass; an all-zero mask makes it a copy. Returns true if any byte
+ * written has bit 7 set, so the caller knows an all-ASCII block without
+ * reading it again. 64 bytes per round as four 16-byte vectors (GNU vector
+ * extension), then 8-byte words, then bytes; memcpy loads and stores keep it
+ * alignment- and aliasing-safe.
+ */
+static bool copy_unmask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4],
+                        uint64_t offset)
+{
+	uint8_t rot[8];
+	for (int i = 0; i < 8; i++)
+		rot[i] = mask[(offset + (uint64_t)i) & 3];
+	uint64_t m;
+	memcpy(&m, rot, 8);
+	typedef uint64_t v2u64 __attribute__((vector_size(16)));
+	v2u64 mv = {m, m}, acc = {0, 0};
+	size_t i = 0;
+	for (; i + 64 <= n; i += 64) {
+		v2u64 a, b, d, e;
+		memcpy(&a, src + i, 16);
+		memcpy(&b, src + i + 16, 16);
+		memcpy(&d, src + i + 32, 16);
+		memcpy(&e, src + i + 48, 16);
+		a ^= mv;
+		b ^= mv;
+		d ^= mv;
+		e ^= mv;
+		memcpy(dst + i, &a, 16);
+		memcpy(dst + i + 16, &b, 16);
+		memcpy(dst + i + 32, &d, 16);
+		memcpy(dst + i + 48, &e, 16);
+		acc |= (a | b) | (d | e);
+	}
+	uint64_t any = acc[0] | acc[1];
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, src + i, 8);
+		w ^= m;
+		memcpy(dst + i, &w, 8);
+		any |= w;
+	}
+	for (; i < n; i++) {
+		dst[i] = src[i] ^ rot[i & 7];
+		any |= dst[i];
+	}
+	return (any & 0x8080808080808080ULL) != 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Events, output, failure                                                   */
 /* ------------------------------------------------------------------------ */
@@ -202,10 +252,10 @@ static enum wsr_status queue_frame(struct wsr_conn *c, bool fin, uint8_t rsv, ui
 		return st;
 	uint8_t *dst = c->out.p + c->out.len;
 	wsr_frame_write_header(dst, hl, &h);
-	if (len)
-		memcpy(dst + hl, data, len);
 	if (h.masked)
-		wsr_mask(dst + hl, len, h.mask, 0);
+		copy_unmask(dst + hl, data, len, h.mask, 0);
+	else if (len)
+		memcpy(dst + hl, data, len);
 	c->out.len += hl + len;
 	return WSR_OK;
 }
@@ -589,23 +639,44 @@ static enum wsr_status start_frame(struct wsr_conn *c)
 	return WSR_OK;
 }
 
-/* Append message bytes (plain payload or inflated output), checking text as it comes. */
+/* Text is unmasked and validated in blocks of this size, each while it is in L1. */
+#define RX_BLOCK 16384
+
+/*
+ * Append message bytes (plain payload or inflated output), checking text as
+ * it comes. Payload bytes are read once: unmasked straight into the message
+ * buffer, and a text block is validated right after, while it is hot (not at
+ * all when it is pure ASCII and starts between code points: the validator
+ * could only say yes and stay there).
+ */
 static enum wsr_status msg_append(struct wsr_conn *c, const uint8_t *p, size_t n, bool unmask)
 {
+	static const uint8_t no_mask[4];
 	if (n > c->lim.max_message - c->msg_out)
 		return WSR_MESSAGE_TOO_BIG;
 	enum wsr_status st = buf_reserve(c, &c->msg, n, c->lim.max_message);
 	if (st != WSR_OK)
 		return st;
 	uint8_t *dst = c->msg.p + c->msg.len;
-	memcpy(dst, p, n);
-	if (unmask)
-		wsr_mask(dst, n, c->fh.mask, c->fpos);
-	if (c->msg_op == WSR_OP_TEXT) {
+	const uint8_t *key = unmask ? c->fh.mask : no_mask;
 #if !defined(WSR_PLANTED_BUG_UTF8_OFF) && !defined(WSR_PLANTED_BUG_UTF8_LATE)
-		if (wsr_utf8_feed(&c->utf8, dst, n, NULL) != WSR_OK)
-			return WSR_INVALID_UTF8;
+	bool text = c->msg_op == WSR_OP_TEXT;
+#else
+	bool text = false;
 #endif
+	if (!text) {
+		if (unmask)
+			copy_unmask(dst, p, n, key, c->fpos);
+		else if (n)
+			memcpy(dst, p, n);
+	} else {
+		for (size_t off = 0; off < n; off += RX_BLOCK) {
+			size_t k = n - off < RX_BLOCK ? n - off : RX_BLOCK;
+			bool high = copy_unmask(dst + off, p + off, k, key, c->fpos + off);
+			if ((high || !wsr_utf8_complete(&c->utf8)) &&
+			    wsr_utf8_feed(&c->utf8, dst + off, k, NULL) != WSR_OK)
+				return WSR_INVALID_UTF8;
+		}
 	}
 	c->msg.len += n;
 	c->msg_out += n;
@@ -642,9 +713,10 @@ static enum wsr_status data_piece(struct wsr_conn *c, const uint8_t *p, size_t n
 	size_t done_ = 0;
 	while (done_ < n) {
 		size_t k = n - done_ < sizeof tmp ? n - done_ : sizeof tmp;
-		memcpy(tmp, p + done_, k);
 		if (c->fh.masked)
-			wsr_mask(tmp, k, c->fh.mask, c->fpos + done_);
+			copy_unmask(tmp, p + done_, k, c->fh.mask, c->fpos + done_);
+		else
+			memcpy(tmp, p + done_, k);
 		enum wsr_status st = inflate_call(c, tmp, k, false);
 		if (st != WSR_OK)
 			return st;

@@ -51,7 +51,8 @@ struct wsr_pmd {
 	struct wsr_allocator alloc;
 	z_stream def;
 	z_stream inf;
-	bool def_ready, inf_ready;
+	bool def_ready, inf_ready; /* the zlib stream exists (created on first use) */
+	int def_bits;
 	bool def_reset; /* no context takeover for our compressor */
 	bool inf_reset; /* the peer does not use context takeover */
 	int inf_bits;
@@ -116,6 +117,38 @@ static bool bits_ok(uint8_t v, bool allow_no_value)
 	return v == 0 || (v >= 8 && v <= 15) || (allow_no_value && v == WSR_PMD_BITS_NO_VALUE);
 }
 
+/*
+ * The compressor is created on first use: its state is about 268 KB (window,
+ * hash chains, pending buffer) and many connections never send a compressed
+ * message. A failed creation leaves nothing allocated and is reported as
+ * WSR_NOMEM by the wsr_pmd_deflate() call that needed it; it is not sticky
+ * (the stream had not started), so a later call retries. The inflater is
+ * made by wsr_pmd_new() (about 7 KB until its window is needed); inf_start()
+ * in wsr_pmd_inflate() only guards the invariant.
+ */
+static enum wsr_status def_start(struct wsr_pmd *pmd)
+{
+	if (pmd->def_ready)
+		return WSR_OK;
+	int zr = deflateInit2(&pmd->def, DEFLATE_LEVEL, Z_DEFLATED, -pmd->def_bits, DEFLATE_MEM,
+	                      Z_DEFAULT_STRATEGY);
+	if (zr != Z_OK)
+		return zr == Z_MEM_ERROR ? WSR_NOMEM : WSR_DEFLATE_FAILED;
+	pmd->def_ready = true;
+	return WSR_OK;
+}
+
+static enum wsr_status inf_start(struct wsr_pmd *pmd)
+{
+	if (pmd->inf_ready)
+		return WSR_OK;
+	int zr = inflateInit2(&pmd->inf, -pmd->inf_bits);
+	if (zr != Z_OK)
+		return zr == Z_MEM_ERROR ? WSR_NOMEM : WSR_INFLATE_FAILED;
+	pmd->inf_ready = true;
+	return WSR_OK;
+}
+
 enum wsr_status wsr_pmd_new(struct wsr_pmd **out, const struct wsr_allocator *alloc,
                             const struct wsr_pmd_params *agreed, enum wsr_role role)
 {
@@ -151,28 +184,24 @@ enum wsr_status wsr_pmd_new(struct wsr_pmd **out, const struct wsr_allocator *al
 	        server ? agreed->client_no_context_takeover : agreed->server_no_context_takeover;
 	if (def_bits == 8)
 		def_bits = 9; /* see the top of this file */
-
+	pmd->def_bits = def_bits;
 	pmd->def.zalloc = z_alloc;
 	pmd->def.zfree = z_free;
 	pmd->def.opaque = &pmd->alloc;
-	int zr = deflateInit2(&pmd->def, DEFLATE_LEVEL, Z_DEFLATED, -def_bits, DEFLATE_MEM,
-	                      Z_DEFAULT_STRATEGY);
-	if (zr != Z_OK)
-		goto fail;
-	pmd->def_ready = true;
-
 	pmd->inf.zalloc = z_alloc;
 	pmd->inf.zfree = z_free;
 	pmd->inf.opaque = &pmd->alloc;
-	zr = inflateInit2(&pmd->inf, -pmd->inf_bits);
-	if (zr != Z_OK)
-		goto fail;
-	pmd->inf_ready = true;
+	/*
+	 * The inflater is small until it first produces output (zlib allocates
+	 * its window then), so it is made here; the compressor waits.
+	 */
+	enum wsr_status st = inf_start(pmd);
+	if (st != WSR_OK) {
+		wsr_pmd_free(pmd);
+		return st == WSR_NOMEM ? WSR_NOMEM : WSR_INVALID_ARGUMENT;
+	}
 	*out = pmd;
 	return WSR_OK;
-fail:
-	wsr_pmd_free(pmd);
-	return zr == Z_MEM_ERROR ? WSR_NOMEM : WSR_INVALID_ARGUMENT;
 }
 
 void wsr_pmd_free(struct wsr_pmd *pmd)
@@ -289,7 +318,9 @@ enum wsr_status wsr_pmd_inflate(struct wsr_pmd *pmd, const uint8_t *in, size_t l
 		return WSR_INVALID_ARGUMENT;
 	if (pmd->in_error != WSR_OK)
 		return pmd->in_error;
-	enum wsr_status st = WSR_OK;
+	enum wsr_status st = inf_start(pmd);
+	if (st != WSR_OK)
+		return st;
 	if (len > 0)
 		st = inflate_bytes(pmd, in, len, cap, sink, ctx);
 	if (st == WSR_OK && fin) {
@@ -326,12 +357,14 @@ enum wsr_status wsr_pmd_deflate(struct wsr_pmd *pmd, const uint8_t *in, size_t l
 		return WSR_INVALID_ARGUMENT;
 	if (pmd->out_error != WSR_OK)
 		return pmd->out_error;
+	enum wsr_status st = def_start(pmd);
+	if (st != WSR_OK)
+		return st;
 	uint8_t buf[PIECE];
 	size_t held = 0; /* bytes at buf[0..held) not yet given to the sink */
 	z_stream *z = &pmd->def;
 	size_t left = len;
 	int flush;
-	enum wsr_status st = WSR_OK;
 
 	z->next_in = (Bytef *)(uintptr_t)in;
 	do {

@@ -15,9 +15,12 @@
  * moves at least 64 MiB (at least 64 KiB per call), timed with
  * CLOCK_MONOTONIC; a compiler barrier after each call keeps the work from
  * being optimised away. GB/s = 1e9 bytes per second of payload processed.
+ * --tsv prints one row per figure (name, GB/s, ratio to memcpy 1 MiB of the
+ * same run) for scripts/bench-reference --baseline to combine.
  */
 #include <wsref/wsref.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,7 @@
 #define BARRIER(p) __asm__ volatile("" : : "r"(p) : "memory")
 
 static int reps = 5;
+static bool tsv; /* machine-readable rows: name, GB/s, ratio to the reference */
 
 static double now_s(void)
 {
@@ -303,7 +307,9 @@ static double bench_recv(const uint8_t *text, size_t len, bool streaming, int *b
 
 static void row(const char *name, double gbs, double ref, const char *refname)
 {
-	if (ref > 0)
+	if (tsv)
+		printf("%s\t%.3f\t%.4f\n", name, gbs, ref > 0 ? gbs / ref : 0.0);
+	else if (ref > 0)
 		printf("%-46s %8.2f GB/s   %5.2fx %s\n", name, gbs, gbs / ref, refname);
 	else
 		printf("%-46s %8.2f GB/s\n", name, gbs);
@@ -318,14 +324,18 @@ int main(int argc, char **argv)
 				fprintf(stderr, "wsref-bench: --reps: 1..1000\n");
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--tsv")) {
+			tsv = true;
 		} else {
-			fprintf(stderr, "usage: wsref-bench [--reps N]\n");
+			fprintf(stderr, "usage: wsref-bench [--reps N] [--tsv]\n");
 			return 2;
 		}
 	}
 	int bad = 0;
 	const size_t small = MiB, big = 64 * (size_t)MiB;
-	printf("wsref-bench: best of %d, batches of >= 64 MiB, 1 MiB = %u bytes\n", reps, MiB);
+	if (!tsv)
+		printf("wsref-bench: best of %d, batches of >= 64 MiB, 1 MiB = %u bytes\n", reps,
+		       MiB);
 
 	struct copy_ctx cp = {xmalloc(small), xmalloc(small), small};
 	double mc1 = measure(do_memcpy, &cp, small, calls_for(small));
@@ -344,7 +354,8 @@ int main(int argc, char **argv)
 	free(mk.buf);
 	row("wsr_mask 1 MiB", m_fast, mc1, "memcpy 1 MiB");
 	row("wsr_mask_bytewise 1 MiB", m_byte, mc1, "memcpy 1 MiB");
-	printf("%-46s %8.2fx\n", "wsr_mask / wsr_mask_bytewise", m_fast / m_byte);
+	if (!tsv)
+		printf("%-46s %8.2fx\n", "wsr_mask / wsr_mask_bytewise", m_fast / m_byte);
 
 	static const char *kind_name[] = {"ASCII", "mixed Latin/Greek", "CJK"};
 	uint8_t *text[3];
@@ -382,6 +393,8 @@ int main(int argc, char **argv)
 	for (int k = 0; k < 3; k++)
 		free(text[k]);
 
+	if (tsv)
+		goto out;
 	printf("\nratios\n");
 	printf("%-46s %8.2f   (target >= 0.50)\n", "receive path ASCII / memcpy 1 MiB",
 	       rx[0][0] / mc1);
@@ -390,6 +403,7 @@ int main(int argc, char **argv)
 	printf("%-46s %8.2f\n", "receive path CJK / memcpy 1 MiB", rx[2][0] / mc1);
 	printf("%-46s %8.2f GB/s (target >= 3)\n", "utf8 CJK", u8[2]);
 	printf("%-46s %8.2f GB/s (target >= 20)\n", "unmask", m_fast);
+out:
 	if (bad) {
 		fprintf(stderr, "wsref-bench: %d correctness problems (figures above are void)\n",
 		        bad);

@@ -616,6 +616,123 @@ static void test_output_limit(void)
 	free(c);
 }
 
+/*
+ * Large frames: the receive path unmasks into the message buffer and
+ * validates text in 16 KiB blocks, skipping the validator for a pure-ASCII
+ * block only when it starts between code points. Payloads cross several
+ * blocks, with code points and errors at and around the block edges, an
+ * all-ASCII block right after a lead byte, fed whole and in two pieces cut
+ * at offsets that are not multiples of 4 (the mask rotates).
+ */
+static uint8_t big_payload[40000], big_msg[40000];
+static struct bytes big_in;
+
+/* Returns the message status; *piece: the piece (0 or 1) in which a FAIL came. */
+static enum wsr_status big_run(size_t cut, size_t *mlen, int *piece)
+{
+	struct wsr_config cfg = server_cfg();
+	struct wsr_conn *c = malloc(wsr_conn_size());
+	ASSERT_EQ(wsr_conn_init(c, &cfg), WSR_OK);
+	enum wsr_status res = WSR_AGAIN;
+	size_t pos = 0, ends[2] = {cut, big_in.len};
+	*mlen = 0;
+	for (int k = 0; k < 2; k++) {
+		while (pos < ends[k]) {
+			size_t used = wsr_conn_recv(c, big_in.p + pos, ends[k] - pos);
+			pos += used;
+			bool any = false;
+			struct wsr_event ev;
+			while (wsr_conn_next_event(c, &ev) == WSR_OK) {
+				any = true;
+				if (ev.type == WSR_EV_MESSAGE) {
+					ASSERT(ev.len <= sizeof big_msg);
+					memcpy(big_msg, ev.data, ev.len);
+					*mlen = ev.len;
+					res = WSR_OK;
+				} else if (ev.type == WSR_EV_FAIL) {
+					res = ev.status;
+					*piece = k;
+				}
+			}
+			if (!used && !any)
+				break;
+		}
+	}
+	wsr_conn_free(c);
+	free(c);
+	return res;
+}
+
+static void big_check(size_t n, uint8_t op)
+{
+	big_in.len = 0;
+	bytes_str(&big_in, UPGRADE);
+	size_t start = big_in.len;
+	frame(&big_in, true, 0, op, big_payload, n, MASK);
+	size_t bad = n;
+	bool ok = op != WSR_OP_TEXT || wsr_utf8_valid_slow(big_payload, n, &bad);
+	size_t hl = wsr_frame_header_size(n, true);
+	const size_t cuts[] = {
+	        0, start + 1, start + 9, start + 16385, start + 16390, start + 32775, big_in.len};
+	for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+		size_t mlen = 0, cut = cuts[k] < big_in.len ? cuts[k] : big_in.len;
+		int piece = -1;
+		enum wsr_status st = big_run(cut, &mlen, &piece);
+		ASSERT_EQ(st, ok ? WSR_OK : WSR_INVALID_UTF8);
+		/* Fail fast: an error byte in the first piece fails the first piece. */
+		if (!ok && bad < n && start + hl + bad < cut)
+			ASSERT_EQ(piece, 0);
+		if (ok) {
+			ASSERT_EQ(mlen, n);
+			ASSERT(memcmp(big_msg, big_payload, n) == 0);
+		}
+	}
+}
+
+static void test_large_text_frames_across_blocks(void)
+{
+	const size_t n = sizeof big_payload;
+	/* ASCII, and binary with the same bytes */
+	for (size_t i = 0; i < n; i++)
+		big_payload[i] = (uint8_t)('a' + i % 26);
+	big_check(n, WSR_OP_TEXT);
+	big_check(n - 3, WSR_OP_TEXT);
+	/* a code point across each block edge, at every phase */
+	static const uint8_t cjk[] = {0xE4, 0xB8, 0xAD}, four[] = {0xF0, 0x9F, 0x98, 0x80};
+	for (size_t phase = 0; phase < 4; phase++) {
+		for (size_t i = 0; i < n; i++)
+			big_payload[i] = (uint8_t)('a' + i % 26);
+		memcpy(big_payload + 16384 - phase, four, 4);
+		memcpy(big_payload + 32768 - (phase % 3), cjk, 3);
+		big_check(n, WSR_OP_TEXT);
+		/* the same with the last byte missing: the next block is pure ASCII */
+		big_payload[16384 - phase + 3] = 'x';
+		big_check(n, WSR_OP_TEXT);
+	}
+	/* errors at and around the edges */
+	const size_t at[] = {0, 1, 16383, 16384, 16385, 32767, 32768, n - 1};
+	for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+		for (size_t i = 0; i < n; i++)
+			big_payload[i] = (uint8_t)('a' + i % 26);
+		big_payload[at[k]] = 0xFF;
+		big_check(n, WSR_OP_TEXT);
+		big_check(n, WSR_OP_BINARY);
+		big_payload[at[k]] = 0xC3; /* a lead byte followed by ASCII */
+		big_check(n, WSR_OP_TEXT);
+		big_payload[at[k]] = 0x80; /* a stray continuation byte */
+		big_check(n, WSR_OP_TEXT);
+	}
+	/* all CJK, long */
+	size_t len = 0;
+	while (len + 3 <= n) {
+		memcpy(big_payload + len, cjk, 3);
+		len += 3;
+	}
+	big_check(len, WSR_OP_TEXT);
+	big_payload[len - 1] = 0x41;
+	big_check(len, WSR_OP_TEXT);
+}
+
 int main(void)
 {
 	RUN(test_server_handshake_and_echo);
@@ -630,5 +747,6 @@ int main(void)
 	RUN(test_pair_deflate);
 	RUN(test_deflate_rules);
 	RUN(test_output_limit);
+	RUN(test_large_text_frames_across_blocks);
 	return tu_finish("conn");
 }

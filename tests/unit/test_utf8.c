@@ -289,6 +289,115 @@ static void test_long_ascii_then_bad_byte(void)
 	}
 }
 
+/*
+ * Long inputs, for the paths short strings never reach: the vector pre-check
+ * (needs 128+ bytes after a code point boundary at offset >= 3) and the
+ * four-lane DFA (64+ bytes). Text of several styles, then up to four
+ * mutations; whole, split at every offset, and in three random pieces.
+ */
+static size_t gen_text(uint8_t *v, size_t want, int style)
+{
+	size_t len = 0;
+	while (len + 4 <= want) {
+		uint32_t r = next_rand(), cp;
+		switch (style) {
+		case 0: /* mostly ASCII, some Latin/Greek */
+			cp = r % 8 ? 0x20 + r % 0x5F : 0xA0 + (r >> 8) % 0x400;
+			break;
+		case 1: /* CJK with runs of ASCII */
+			cp = r % 16 ? 0x4E00 + (r >> 8) % 0x5200 : 'a';
+			if (r % 64 == 1)
+				cp = 0xE000 + (r >> 8) % 0x1000;
+			break;
+		case 2: /* 4-byte forms and the edges of every range */
+		{
+			static const uint32_t edge[] = {0x7F,    0x80,    0x7FF,    0x800,
+			                                0xFFF,   0x1000,  0xD7FF,   0xE000,
+			                                0xFFFD,  0xFFFF,  0x10000,  0x3FFFF,
+			                                0x40000, 0xFFFFF, 0x100000, 0x10FFFF};
+			cp = r % 2 ? edge[(r >> 8) % 16] : 0x10000 + (r >> 8) % 0x100000;
+			break;
+		}
+		default: /* any scalar value */
+			cp = r % 0x110000;
+			if (cp >= 0xD800 && cp <= 0xDFFF)
+				continue;
+		}
+		len += encode(cp, v + len);
+	}
+	return len;
+}
+
+static const uint8_t err_pool[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                   0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE,
+                                   0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+
+static void test_long_against_slow_twin(void)
+{
+	unsigned disagreements = 0, valid = 0, invalid = 0;
+	for (int iter = 0; iter < 480; iter++) {
+		uint8_t v[900];
+		size_t len = gen_text(v, 64 + next_rand() % 800, iter % 4);
+		for (int m = 0; m < iter % 5 && len; m++) {
+			uint32_t r = next_rand();
+			size_t at = (r >> 4) % len;
+			if (r % 3 == 0) {
+				v[at] = err_pool[(r >> 16) % sizeof err_pool];
+			} else if (r % 3 == 1) {
+				memmove(v + at, v + at + 1, len - at - 1);
+				len--;
+			} else {
+				v[at] = (uint8_t)(r >> 16);
+			}
+		}
+		size_t want = slow_verdict(v, len);
+		valid += want == SIZE_MAX;
+		invalid += want != SIZE_MAX;
+		disagreements += fast_verdict(v, len, NULL, 0) != want;
+		disagreements += wsr_utf8_valid(v, len) != (want == SIZE_MAX);
+		for (size_t k = 0; k <= len; k++)
+			disagreements += fast_verdict(v, len, &k, 1) != want;
+		size_t cuts[3];
+		cuts[0] = next_rand() % (len + 1);
+		cuts[1] = cuts[0] + next_rand() % (len - cuts[0] + 1);
+		cuts[2] = cuts[1] + next_rand() % (len - cuts[1] + 1);
+		disagreements += fast_verdict(v, len, cuts, 3) != want;
+	}
+	ASSERT_EQ(disagreements, 0);
+	ASSERT(valid >= 80);
+	ASSERT(invalid >= 200);
+}
+
+/* Each error byte planted at every offset of long valid text of each style. */
+static void test_every_offset_each_error_byte(void)
+{
+	unsigned disagreements = 0;
+	for (int style = 0; style < 4; style++) {
+		uint8_t text[400], v[400];
+		size_t len = gen_text(text, sizeof text, style);
+		ASSERT_EQ(slow_verdict(text, len), SIZE_MAX);
+		for (size_t at = 0; at < len; at++) {
+			for (size_t e = 0; e < sizeof err_pool; e++) {
+				memcpy(v, text, len);
+				v[at] = err_pool[e];
+				size_t want = slow_verdict(v, len);
+				struct wsr_utf8 u;
+				wsr_utf8_init(&u);
+				size_t bad = 0;
+				size_t got = wsr_utf8_feed(&u, v, len, &bad) != WSR_OK ? bad
+				             : wsr_utf8_complete(&u)                   ? SIZE_MAX
+				                                                       : len;
+				disagreements += got != want;
+				if (e % 8 == 0) {
+					size_t cut = at;
+					disagreements += fast_verdict(v, len, &cut, 1) != want;
+				}
+			}
+		}
+	}
+	ASSERT_EQ(disagreements, 0);
+}
+
 int main(void)
 {
 	RUN(test_boundary_code_points);
@@ -298,5 +407,7 @@ int main(void)
 	RUN(test_exhaustive_short_strings);
 	RUN(test_zeroed_state_is_fresh);
 	RUN(test_long_ascii_then_bad_byte);
+	RUN(test_long_against_slow_twin);
+	RUN(test_every_offset_each_error_byte);
 	return tu_finish("utf8");
 }
