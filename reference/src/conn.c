@@ -47,6 +47,7 @@ struct wsr_conn {
 
 	/* opening handshake */
 	struct buf hs;
+	struct wsr__http_scan hs_scan; /* how far hs has been judged */
 	struct wsr_http_header *hdrs;
 	size_t hdrs_cap;
 	char key[25];
@@ -400,6 +401,7 @@ enum wsr_status wsr_conn_init(struct wsr_conn *c, const struct wsr_config *cfg)
 		c->lim.max_message = SIZE_MAX;
 	c->state = WSR_STATE_HANDSHAKE;
 	c->fail_status = WSR_OK;
+	wsr__http_scan_init(&c->hs_scan, cfg->role == WSR_ROLE_CLIENT);
 	wsr_utf8_init(&c->utf8);
 
 	if (cfg->role == WSR_ROLE_CLIENT) {
@@ -515,8 +517,11 @@ static void handshake_done(struct wsr_conn *c)
 
 /*
  * Take bytes of the handshake head. The head is copied to c->hs (bounded by
- * max_header_bytes + 1) and re-parsed from its start; bytes after the empty
- * line are not consumed (they are frames, fed again by the caller).
+ * max_header_bytes + 1) and only the new bytes are judged (c->hs_scan keeps
+ * the place), so a head that arrives a byte at a time costs linear time and
+ * a bad byte still fails the handshake as soon as it arrives. The complete
+ * head is parsed once more, into c->hdrs, by handshake_done(). Bytes after
+ * the empty line are not consumed (they are frames, fed again by the caller).
  */
 static size_t handshake_recv(struct wsr_conn *c, const uint8_t *data, size_t len)
 {
@@ -542,15 +547,8 @@ static size_t handshake_recv(struct wsr_conn *c, const uint8_t *data, size_t len
 	c->hs.len += take;
 
 	size_t used = 0;
-	if (c->cfg.role == WSR_ROLE_SERVER) {
-		struct wsr_http_request req = {.headers = c->hdrs, .num_headers = c->hdrs_cap};
-		st = wsr_http_parse_request((const char *)c->hs.p, c->hs.len,
-		                            c->lim.max_header_bytes, &req, &used);
-	} else {
-		struct wsr_http_response res = {.headers = c->hdrs, .num_headers = c->hdrs_cap};
-		st = wsr_http_parse_response((const char *)c->hs.p, c->hs.len,
-		                             c->lim.max_header_bytes, &res, &used);
-	}
+	st = wsr__http_scan(&c->hs_scan, (const char *)c->hs.p, c->hs.len, c->lim.max_header_bytes,
+	                    c->hdrs_cap, NULL, &used);
 	if (st == WSR_AGAIN)
 		return take;
 	if (st != WSR_OK) {
@@ -652,8 +650,20 @@ static enum wsr_status start_frame(struct wsr_conn *c)
 static enum wsr_status msg_append(struct wsr_conn *c, const uint8_t *p, size_t n, bool unmask)
 {
 	static const uint8_t no_mask[4];
-	if (n > c->lim.max_message - c->msg_out)
-		return WSR_MESSAGE_TOO_BIG;
+	/*
+	 * Past the limit (only inflated output can get here: a frame's plain
+	 * payload is checked against it at the header), the bytes that fit are
+	 * still taken and checked first, so that a bad byte before the limit
+	 * fails the same way whether it came in the same piece as the excess
+	 * or in an earlier one.
+	 */
+	enum wsr_status over = WSR_OK;
+	if (n > c->lim.max_message - c->msg_out) {
+		n = (size_t)(c->lim.max_message - c->msg_out);
+		over = WSR_MESSAGE_TOO_BIG;
+		if (n == 0)
+			return over;
+	}
 	enum wsr_status st = buf_reserve(c, &c->msg, n, c->lim.max_message);
 	if (st != WSR_OK)
 		return st;
@@ -680,7 +690,7 @@ static enum wsr_status msg_append(struct wsr_conn *c, const uint8_t *p, size_t n
 	}
 	c->msg.len += n;
 	c->msg_out += n;
-	return WSR_OK;
+	return over;
 }
 
 static enum wsr_status inflate_sink(void *ctx, const uint8_t *p, size_t n)

@@ -22,6 +22,39 @@ WSR_INTERNAL bool wsr__ieq(const char *a, size_t alen, const char *b);
  */
 WSR_INTERNAL bool wsr__list_has_token(const char *list, size_t len, const char *token);
 
+/*
+ * An HTTP/1.x head being judged a piece at a time (http.c). The caller keeps
+ * the head's bytes from its start in one buffer (it may move between calls,
+ * the bytes may not change) and calls wsr__http_scan() each time more have
+ * arrived: each byte is looked at once. Positions are offsets into the head.
+ */
+struct wsr__http_scan {
+	size_t pos;     /* bytes judged so far */
+	size_t headers; /* header lines completed */
+	size_t method_len, target, target_len;
+	size_t reason, reason_len;
+	size_t name, name_len, value; /* the header line being read */
+	int minor, status;
+	uint8_t state, aux;
+};
+
+/* Start judging a request head (response false) or a response head. */
+WSR_INTERNAL void wsr__http_scan_init(struct wsr__http_scan *s, bool response);
+
+/*
+ * Judge buf[s->pos, len) as the continuation of the head in buf[0, len).
+ * Returns WSR_OK with *consumed = the head's length (the empty line
+ * included), WSR_AGAIN, WSR_HS_MALFORMED, or WSR_HS_TOO_LARGE (over
+ * max_bytes, or more than max_headers header lines): exactly what
+ * wsr_http_parse_request/response say about buf[0, len). hdrs, if not NULL,
+ * receives each header line as it ends (max_headers entries at most), with
+ * pointers into buf: only meaningful when buf did not move between calls.
+ * Once a verdict other than AGAIN has come, it is not called again.
+ */
+WSR_INTERNAL enum wsr_status wsr__http_scan(struct wsr__http_scan *s, const char *buf, size_t len,
+                                            size_t max_bytes, size_t max_headers,
+                                            struct wsr_http_header *hdrs, size_t *consumed);
+
 /* What the server's request check found. Pointers point into the request or config. */
 struct wsr__hs_accepted {
 	const char *key; /* the Sec-WebSocket-Key value, as sent */

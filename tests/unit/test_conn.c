@@ -589,6 +589,115 @@ static void test_deflate_rules(void)
 	tu_current = "test_deflate_rules";
 }
 
+/*
+ * A compressed text message whose inflated output passes the limit, with a
+ * bad UTF-8 byte before (or at) the limit: the verdict must not depend on
+ * whether the bad byte came out of zlib in the same piece as the excess
+ * (fed whole) or earlier (fed in small pieces). fuzz_conn_client found the
+ * whole run failing with 1009 and the split one with 1007. Both ways a limit
+ * can stop it: the inflate cap (max_inflate, default max_message) and
+ * max_message itself when max_inflate is larger.
+ */
+static void test_deflate_over_limit_same_verdict_at_every_split(void)
+{
+	struct wsr_pmd_params p = {0};
+	struct wsr_allocator al = {0};
+	static struct bytes z;
+	static uint8_t text[200];
+	/* bad byte at: 0, the last byte within the limit, the first past it; none */
+	static const size_t bad_at[] = {0, 63, 64, SIZE_MAX};
+	for (int lim = 0; lim < 2; lim++) {
+		struct wsr_config cfg = server_cfg();
+		cfg.deflate.enabled = true;
+		cfg.limits.max_message = 64;
+		cfg.limits.max_inflate = lim == 0 ? 0 : 1000;
+		enum wsr_status too_big = lim == 0 ? WSR_INFLATE_TOO_BIG : WSR_MESSAGE_TOO_BIG;
+		for (size_t b = 0; b < sizeof bad_at / sizeof bad_at[0]; b++) {
+			tu_current = lim == 0 ? "over inflate cap" : "over max_message";
+			memset(text, 'a', sizeof text);
+			if (bad_at[b] < sizeof text)
+				text[bad_at[b]] = 0xFF;
+			start();
+			in.len -= 2;
+			bytes_str(&in, "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+			struct wsr_pmd *pmd = NULL;
+			ASSERT_EQ(wsr_pmd_new(&pmd, &al, &p, WSR_ROLE_CLIENT), WSR_OK);
+			z.len = 0;
+			ASSERT_EQ(wsr_pmd_deflate(pmd, text, sizeof text, collect, &z), WSR_OK);
+			wsr_pmd_free(pmd);
+			frame(&in, true, 4, WSR_OP_TEXT, z.p, z.len, MASK);
+			/* whole, byte by byte and split at every offset agree */
+			server_all_ways(&cfg, &in);
+			enum wsr_status want = bad_at[b] < 64 ? WSR_INVALID_UTF8 : too_big;
+			ASSERT_EQ(L1.fail, want);
+			ASSERT_EQ(last_close_code(&L1.out, head_len(&L1.out)),
+			          wsr_status_close_code(want));
+		}
+	}
+	tu_current = "test_deflate_over_limit_same_verdict_at_every_split";
+}
+
+/*
+ * The handshake head is judged a byte at a time as it arrives (not parsed
+ * again from its start on every piece): a head fed byte by byte fails at
+ * the first byte that proves it bad, without waiting for its end; one over
+ * max_header_bytes fails once the byte past the limit arrives; a long good
+ * head fed byte by byte opens like the whole one.
+ */
+static size_t fail_offset(const struct wsr_config *cfg, const char *s, size_t n)
+{
+	struct wsr_conn *c = malloc(wsr_conn_size());
+	ASSERT_EQ(wsr_conn_init(c, cfg), WSR_OK);
+	struct wsr_event ev;
+	size_t at = SIZE_MAX;
+	for (size_t i = 0; i < n && at == SIZE_MAX; i++) {
+		ASSERT_EQ(wsr_conn_recv(c, (const uint8_t *)s + i, 1), 1);
+		while (wsr_conn_next_event(c, &ev) == WSR_OK)
+			if (ev.type == WSR_EV_FAIL)
+				at = i;
+	}
+	wsr_conn_free(c);
+	free(c);
+	return at;
+}
+
+static void test_handshake_judged_as_it_arrives(void)
+{
+	struct wsr_config cfg = server_cfg();
+	/* obs-fold: the space opening the second line is the bad byte */
+	const char *fold = "GET /chat HTTP/1.1\r\n Host: x\r\nUpgrade: websocket\r\n";
+	ASSERT_EQ(fail_offset(&cfg, fold, strlen(fold)), 20);
+	/* a bare LF in the request line */
+	const char *lf = "GET /chat HTTP/1.1\nHost: x\r\n";
+	ASSERT_EQ(fail_offset(&cfg, lf, strlen(lf)), 18);
+	/* a control byte in a value, many bytes before the end of the head */
+	const char *ctl = "GET / HTTP/1.1\r\nHost: a\x01"
+	                  "bcdefgh\r\nX: y\r\n";
+	ASSERT_EQ(fail_offset(&cfg, ctl, strlen(ctl)), 23);
+	/* no bad byte and no end: fails once the byte past the limit arrives */
+	static char big[300];
+	memset(big, 'a', sizeof big);
+	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+	cfg.limits.max_header_bytes = 200;
+	ASSERT_EQ(fail_offset(&cfg, big, sizeof big), 200);
+	cfg.limits.max_header_bytes = 0;
+
+	/* A long head (50 extra headers, about 3.5 KB) byte by byte, whole, split. */
+	start();
+	in.len -= 2;
+	for (int i = 0; i < 50; i++) {
+		char line[80];
+		snprintf(line, sizeof line, "X-Filler-%02d: %s\r\n", i,
+		         "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnop");
+		bytes_str(&in, line);
+	}
+	bytes_str(&in, "\r\n");
+	cframe(&in, true, WSR_OP_TEXT, "after the head");
+	server_all_ways(&cfg, &in);
+	ASSERT_STREQ(L1.s, "OPEN\nMESSAGE:T:after the head\nstate=1");
+	tu_current = "test_handshake_judged_as_it_arrives";
+}
+
 static void test_output_limit(void)
 {
 	struct wsr_config cfg = server_cfg();
@@ -746,6 +855,8 @@ int main(void)
 	RUN(test_pair_plain);
 	RUN(test_pair_deflate);
 	RUN(test_deflate_rules);
+	RUN(test_deflate_over_limit_same_verdict_at_every_split);
+	RUN(test_handshake_judged_as_it_arrives);
 	RUN(test_output_limit);
 	RUN(test_large_text_frames_across_blocks);
 	return tu_finish("conn");

@@ -44,62 +44,62 @@ extern "C" {
  * code it implies (0: none; the connection is not failed by it) and, for
  * opening-handshake errors, the HTTP status a server answers with (0: none).
  */
-#define WSR_STATUS_MAP(X)                                                          \
-	X(OK, "ok", 0, 0)                                                            \
-	X(AGAIN, "more input needed", 0, 0)                                          \
-	X(INVALID_ARGUMENT, "invalid argument", 0, 0)                                \
-	X(NOMEM, "allocation failed or memory limit reached", 1011, 500)             \
-	X(BAD_STATE, "call not allowed in this connection state", 0, 0)              \
-	X(CLOSED, "connection is closed", 0, 0)                                      \
-	/* framing (RFC 6455 section 5) */                                           \
+#define WSR_STATUS_MAP(X)                                                                 \
+	X(OK, "ok", 0, 0)                                                                 \
+	X(AGAIN, "more input needed", 0, 0)                                               \
+	X(INVALID_ARGUMENT, "invalid argument", 0, 0)                                     \
+	X(NOMEM, "allocation failed or memory limit reached", 1011, 500)                  \
+	X(BAD_STATE, "call not allowed in this connection state", 0, 0)                   \
+	X(CLOSED, "connection is closed", 0, 0)                                           \
+	/* framing (RFC 6455 section 5) */                                                \
 	X(RSV_NOT_NEGOTIATED, "reserved bit set without a negotiated extension", 1002, 0) \
-	X(RESERVED_OPCODE, "reserved opcode", 1002, 0)                               \
-	X(CONTROL_FRAGMENTED, "fragmented control frame", 1002, 0)                   \
-	X(CONTROL_TOO_LONG, "control frame payload over 125 bytes", 1002, 0)         \
-	X(UNMASKED_FRAME, "client frame is not masked", 1002, 0)                     \
-	X(MASKED_FRAME, "server frame is masked", 1002, 0)                           \
-	X(NON_MINIMAL_LENGTH, "payload length not in its minimal encoding", 1002, 0) \
-	X(LENGTH_MSB_SET, "64-bit payload length with the top bit set", 1002, 0)     \
-	X(UNEXPECTED_CONTINUATION, "continuation frame with no message open", 1002, 0) \
-	X(EXPECTED_CONTINUATION, "new data frame while a message is open", 1002, 0)   \
-	X(CLOSE_PAYLOAD_ONE_BYTE, "close frame payload of one byte", 1002, 0)        \
-	X(CLOSE_CODE_INVALID, "close code not allowed on the wire", 1002, 0)         \
-	X(INVALID_UTF8, "text message is not valid UTF-8", 1007, 0)                  \
-	X(INVALID_CLOSE_REASON, "close reason is not valid UTF-8", 1007, 0)          \
-	/* limits */                                                                 \
-	X(FRAME_TOO_BIG, "frame payload over the limit", 1009, 0)                    \
-	X(MESSAGE_TOO_BIG, "message over the limit", 1009, 0)                        \
-	X(INFLATE_TOO_BIG, "decompressed message over the limit", 1009, 0)           \
-	/* permessage-deflate (RFC 7692) */                                          \
-	X(INFLATE_FAILED, "compressed payload could not be decompressed", 1007, 0)   \
-	X(DEFLATE_FAILED, "compression failed", 1011, 0)                             \
-	X(RSV1_ON_CONTROL, "RSV1 set on a control frame", 1002, 0)                   \
-	X(RSV1_ON_CONTINUATION, "RSV1 set on a continuation frame", 1002, 0)         \
-	X(EXTENSION_PARAMS, "invalid permessage-deflate parameters", 1002, 400)      \
-	/* opening handshake, server side (request) */                               \
-	X(HS_MALFORMED, "malformed HTTP request", 0, 400)                            \
-	X(HS_METHOD, "method is not GET", 0, 405)                                    \
-	X(HS_HTTP_VERSION, "HTTP version is not 1.1 or later", 0, 400)              \
-	X(HS_MISSING_HOST, "Host header missing or repeated", 0, 400)               \
-	X(HS_NOT_UPGRADE, "Upgrade: websocket / Connection: Upgrade missing", 0, 400) \
-	X(HS_BAD_KEY, "Sec-WebSocket-Key missing or not 16 base64 bytes", 0, 400)   \
-	X(HS_BAD_VERSION, "Sec-WebSocket-Version is not 13", 0, 426)                \
-	X(HS_DUPLICATE_HEADER, "header that must appear once is repeated", 0, 400)  \
-	X(HS_TOO_LARGE, "handshake headers over the limit", 0, 431)                 \
-	X(HS_FORBIDDEN_ORIGIN, "Origin not allowed", 0, 403)                        \
-	/* opening handshake, client side (response) */                              \
-	X(HS_BAD_STATUS, "response status is not 101", 0, 0)                        \
-	X(HS_BAD_ACCEPT, "Sec-WebSocket-Accept missing or wrong", 0, 0)             \
-	X(HS_UNSOLICITED_EXTENSION, "server selected an extension not offered", 0, 0) \
-	X(HS_UNSOLICITED_PROTOCOL, "server selected a subprotocol not offered", 0, 0) \
-	/* added after the first draft (appended: earlier values do not move) */      \
+	X(RESERVED_OPCODE, "reserved opcode", 1002, 0)                                    \
+	X(CONTROL_FRAGMENTED, "fragmented control frame", 1002, 0)                        \
+	X(CONTROL_TOO_LONG, "control frame payload over 125 bytes", 1002, 0)              \
+	X(UNMASKED_FRAME, "client frame is not masked", 1002, 0)                          \
+	X(MASKED_FRAME, "server frame is masked", 1002, 0)                                \
+	X(NON_MINIMAL_LENGTH, "payload length not in its minimal encoding", 1002, 0)      \
+	X(LENGTH_MSB_SET, "64-bit payload length with the top bit set", 1002, 0)          \
+	X(UNEXPECTED_CONTINUATION, "continuation frame with no message open", 1002, 0)    \
+	X(EXPECTED_CONTINUATION, "new data frame while a message is open", 1002, 0)       \
+	X(CLOSE_PAYLOAD_ONE_BYTE, "close frame payload of one byte", 1002, 0)             \
+	X(CLOSE_CODE_INVALID, "close code not allowed on the wire", 1002, 0)              \
+	X(INVALID_UTF8, "text message is not valid UTF-8", 1007, 0)                       \
+	X(INVALID_CLOSE_REASON, "close reason is not valid UTF-8", 1007, 0)               \
+	/* limits */                                                                      \
+	X(FRAME_TOO_BIG, "frame payload over the limit", 1009, 0)                         \
+	X(MESSAGE_TOO_BIG, "message over the limit", 1009, 0)                             \
+	X(INFLATE_TOO_BIG, "decompressed message over the limit", 1009, 0)                \
+	/* permessage-deflate (RFC 7692) */                                               \
+	X(INFLATE_FAILED, "compressed payload could not be decompressed", 1007, 0)        \
+	X(DEFLATE_FAILED, "compression failed", 1011, 0)                                  \
+	X(RSV1_ON_CONTROL, "RSV1 set on a control frame", 1002, 0)                        \
+	X(RSV1_ON_CONTINUATION, "RSV1 set on a continuation frame", 1002, 0)              \
+	X(EXTENSION_PARAMS, "invalid permessage-deflate parameters", 1002, 400)           \
+	/* opening handshake, server side (request) */                                    \
+	X(HS_MALFORMED, "malformed HTTP request", 0, 400)                                 \
+	X(HS_METHOD, "method is not GET", 0, 405)                                         \
+	X(HS_HTTP_VERSION, "HTTP version is not 1.1 or later", 0, 400)                    \
+	X(HS_MISSING_HOST, "Host header missing or repeated", 0, 400)                     \
+	X(HS_NOT_UPGRADE, "Upgrade: websocket / Connection: Upgrade missing", 0, 400)     \
+	X(HS_BAD_KEY, "Sec-WebSocket-Key missing or not 16 base64 bytes", 0, 400)         \
+	X(HS_BAD_VERSION, "Sec-WebSocket-Version is not 13", 0, 426)                      \
+	X(HS_DUPLICATE_HEADER, "header that must appear once is repeated", 0, 400)        \
+	X(HS_TOO_LARGE, "handshake headers over the limit", 0, 431)                       \
+	X(HS_FORBIDDEN_ORIGIN, "Origin not allowed", 0, 403)                              \
+	/* opening handshake, client side (response) */                                   \
+	X(HS_BAD_STATUS, "response status is not 101", 0, 0)                              \
+	X(HS_BAD_ACCEPT, "Sec-WebSocket-Accept missing or wrong", 0, 0)                   \
+	X(HS_UNSOLICITED_EXTENSION, "server selected an extension not offered", 0, 0)     \
+	X(HS_UNSOLICITED_PROTOCOL, "server selected a subprotocol not offered", 0, 0)     \
+	/* added after the first draft (appended: earlier values do not move) */          \
 	X(RANDOM_FAILED, "random number generator failed", 1011, 500)
 
 enum wsr_status {
 #define WSR_X_ENUM(sym, msg, code, http) WSR_##sym,
 	WSR_STATUS_MAP(WSR_X_ENUM)
 #undef WSR_X_ENUM
-	WSR_STATUS_COUNT
+	        WSR_STATUS_COUNT
 };
 
 /* The symbol without prefix ("INVALID_UTF8"); "?" for an unknown value. Static storage. */
@@ -120,8 +120,8 @@ enum wsr_close_code {
 	WSR_CLOSE_GOING_AWAY = 1001,
 	WSR_CLOSE_PROTOCOL_ERROR = 1002,
 	WSR_CLOSE_UNSUPPORTED_DATA = 1003,
-	WSR_CLOSE_NO_STATUS = 1005,   /* MUST NOT be sent */
-	WSR_CLOSE_ABNORMAL = 1006,    /* MUST NOT be sent */
+	WSR_CLOSE_NO_STATUS = 1005, /* MUST NOT be sent */
+	WSR_CLOSE_ABNORMAL = 1006,  /* MUST NOT be sent */
 	WSR_CLOSE_INVALID_PAYLOAD = 1007,
 	WSR_CLOSE_POLICY = 1008,
 	WSR_CLOSE_TOO_BIG = 1009,
@@ -172,7 +172,7 @@ struct wsr_frame_header {
 	uint8_t opcode; /* 4 bits */
 	bool masked;
 	uint8_t mask[4];
-	uint64_t length;   /* payload length */
+	uint64_t length;    /* payload length */
 	uint8_t header_len; /* bytes the header took on the wire: 2..14 */
 };
 
@@ -247,7 +247,7 @@ struct wsr_http_request {
 	size_t method_len;
 	const char *target;
 	size_t target_len;
-	int version_minor; /* HTTP/1.x: x */
+	int version_minor;               /* HTTP/1.x: x */
 	struct wsr_http_header *headers; /* caller's array */
 	size_t num_headers;              /* in: capacity of headers; out: count */
 };
@@ -355,12 +355,13 @@ struct wsr_allocator {
 
 /* 0 in any field means the default given beside it. */
 struct wsr_limits {
-	uint64_t max_frame;       /* payload bytes of one frame (default 64 MiB) */
-	uint64_t max_message;     /* bytes of one message after inflation (default 64 MiB) */
-	uint64_t max_inflate;     /* inflated bytes of one message (default max_message) */
-	size_t max_header_bytes;  /* opening-handshake head (default 8192) */
-	size_t max_headers;       /* header lines (default 64) */
-	size_t max_output;        /* queued output bytes before sends fail with NOMEM (default 64 MiB + 64 KiB) */
+	uint64_t max_frame;      /* payload bytes of one frame (default 64 MiB) */
+	uint64_t max_message;    /* bytes of one message after inflation (default 64 MiB) */
+	uint64_t max_inflate;    /* inflated bytes of one message (default max_message) */
+	size_t max_header_bytes; /* opening-handshake head (default 8192) */
+	size_t max_headers;      /* header lines (default 64) */
+	size_t max_output; /* queued output bytes before sends fail with NOMEM (default 64 MiB + 64
+	                      KiB) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -398,7 +399,11 @@ WSR_API void wsr_pmd_free(struct wsr_pmd *pmd);
  * Errors, including a status returned by the sink, are sticky; output produced
  * before an error may already have reached the sink. A message must end on a
  * deflate block boundary; data after a final (BFINAL) block starts a new
- * stream that keeps the window when context takeover is on.
+ * stream that keeps the window when context takeover is on. The verdict and
+ * output do not depend on how a message is split into pieces: the
+ * decompressor runs with a 32 KiB window whatever window was agreed, since
+ * zlib cannot hold a smaller one consistently (a peer that reaches back
+ * further than it agreed is not detected).
  */
 WSR_API enum wsr_status wsr_pmd_inflate(struct wsr_pmd *pmd, const uint8_t *in, size_t len,
                                         bool fin, uint64_t cap, wsr_sink_fn sink, void *ctx);
@@ -428,7 +433,8 @@ struct wsr_config {
 	 * different or repeated Origin gets 403. */
 	const char *const *allowed_origins;
 	size_t num_allowed_origins;
-	/* client: request target (NULL: "/") and Host value (required), e.g. "/chat", "127.0.0.1:9001" */
+	/* client: request target (NULL: "/") and Host value (required), e.g. "/chat",
+	 * "127.0.0.1:9001" */
 	const char *path;
 	const char *host;
 	const char *origin; /* client: Origin to send, or NULL */
@@ -442,9 +448,9 @@ struct wsr_config {
 enum wsr_state {
 	WSR_STATE_HANDSHAKE = 0, /* opening handshake in progress */
 	WSR_STATE_OPEN,
-	WSR_STATE_CLOSING,       /* we sent Close, waiting for the peer's */
-	WSR_STATE_CLOSED,        /* both Close frames exchanged: close TCP */
-	WSR_STATE_FAILED         /* failed; flush output, then close TCP */
+	WSR_STATE_CLOSING, /* we sent Close, waiting for the peer's */
+	WSR_STATE_CLOSED,  /* both Close frames exchanged: close TCP */
+	WSR_STATE_FAILED   /* failed; flush output, then close TCP */
 };
 
 enum wsr_event_type {
@@ -453,8 +459,8 @@ enum wsr_event_type {
 	WSR_EV_FRAGMENT, /* streaming only: a piece of a message; fin on the last */
 	WSR_EV_PING,     /* a pong is already queued unless auto_pong is off */
 	WSR_EV_PONG,
-	WSR_EV_CLOSE,    /* the peer's Close: code (1005 if none), reason */
-	WSR_EV_FAIL      /* the connection failed: status, code sent (0 if none) */
+	WSR_EV_CLOSE, /* the peer's Close: code (1005 if none), reason */
+	WSR_EV_FAIL   /* the connection failed: status, code sent (0 if none) */
 };
 
 /*
