@@ -55,6 +55,31 @@ struct wsc_send {
 	bool has_chop;   /* per-send chop override */
 	struct wsc_chop chop;
 	struct wsc_bytes payload; /* for close: code (2 bytes BE) + reason, or raw */
+	uint8_t compress;         /* WSC_COMPRESS_*: what permessage-deflate does to it */
+};
+
+/* `compress=` on a send (cases/README.md, permessage-deflate). */
+enum { WSC_COMPRESS_AUTO = 0, WSC_COMPRESS_NO, WSC_COMPRESS_RAW };
+
+/* A `roundtrip` source: a repeated pattern or a generated data set. */
+enum wsc_rt_source { WSC_RT_PATTERN = 0, WSC_RT_DATASET, WSC_RT_BOMB };
+
+/* `roundtrip COUNT OPCODE SOURCE SIZE [options]` (cases/README.md). */
+struct wsc_roundtrip {
+	uint32_t count;
+	uint8_t opcode;       /* 1, 2, or 9 (ping, with nowait) */
+	uint8_t source;       /* enum wsc_rt_source */
+	uint8_t dataset;      /* WSC_RT_DATASET: data set number (datasets.h) */
+	uint8_t compress;     /* WSC_COMPRESS_AUTO or _NO */
+	bool nowait;          /* send all, do not wait for or check echoes */
+	bool size_from_limit; /* SIZE is `limit+N`/`limit-N`: the peer's declared limit */
+	int64_t size_delta;   /* size_from_limit: N */
+	uint64_t size;        /* units: bytes, or characters for text data sets */
+	uint32_t frag;        /* >0: frames of frag (compressed) payload bytes */
+	bool has_chop;
+	struct wsc_chop chop;
+	uint32_t timeout_ms;      /* 0: the case deadline only */
+	struct wsc_bytes pattern; /* WSC_RT_PATTERN */
 };
 
 enum wsc_step_kind {
@@ -64,20 +89,22 @@ enum wsc_step_kind {
 	WSC_STEP_WAIT,
 	WSC_STEP_KILL,
 	WSC_STEP_CLOSEAFTER,
+	WSC_STEP_ROUNDTRIP,
 };
 
 struct wsc_step {
 	enum wsc_step_kind kind;
 	int line; /* source line, for messages */
 	union {
-		struct wsc_send send;  /* SEND */
-		struct wsc_bytes raw;  /* RAW */
-		struct wsc_chop chop;  /* CHOP */
+		struct wsc_send send; /* SEND */
+		struct wsc_bytes raw; /* RAW */
+		struct wsc_chop chop; /* CHOP */
 		struct {
 			uint32_t ms;
-			char mark[16]; /* "" = no mark */
-		} wait;                /* WAIT */
-		uint32_t ms;           /* KILL, CLOSEAFTER */
+			char mark[16];    /* "" = no mark */
+		} wait;                   /* WAIT */
+		uint32_t ms;              /* KILL, CLOSEAFTER */
+		struct wsc_roundtrip *rt; /* ROUNDTRIP (owned by the catalog) */
 	} u;
 };
 
@@ -114,7 +141,7 @@ struct wsc_close_expect {
 };
 
 struct wsc_handshake {
-	const char *request_line;   /* NULL: "GET <path> HTTP/1.1" */
+	const char *request_line;     /* NULL: "GET <path> HTTP/1.1" */
 	struct wsc_bytes raw_request; /* n > 0: send exactly this ({host}, {key} replaced) */
 	bool has_raw_request;
 	const char **add_headers; /* "Name: value" lines */
@@ -126,11 +153,30 @@ struct wsc_handshake {
 	const char **protocols; /* Sec-WebSocket-Protocol offers */
 	size_t n_protocols;
 	int expect_status[8];
-	size_t n_expect_status; /* 0: 101 */
+	size_t n_expect_status;      /* 0: 101 */
 	const char **expect_headers; /* "Name: value" or "Name" */
 	size_t n_expect_headers;
 	const char **expect_no_headers; /* names */
 	size_t n_expect_no_headers;
+};
+
+/*
+ * The answer the harness gives when it plays the server (respond-* statements,
+ * cases/README.md "The harness's answer"). Zeroed: a valid 101.
+ */
+enum wsc_accept_mode { WSC_ACCEPT_CORRECT = 0, WSC_ACCEPT_WRONG, WSC_ACCEPT_MISSING };
+
+struct wsc_response {
+	int status;               /* 0: 101 Switching Protocols */
+	const char **add_headers; /* "Name: value" lines, in order */
+	size_t n_add_headers;
+	const char **drop_headers; /* default header names left out */
+	size_t n_drop_headers;
+	enum wsc_accept_mode accept;
+	struct wsc_bytes raw; /* has_raw: the whole answer ({accept} replaced) */
+	bool has_raw;
+	bool must_fail;                  /* expect-fail-connection: the client must fail */
+	const char *skip_if_request_has; /* NULL, or: not applicable when the request holds it */
 };
 
 struct wsc_case {
@@ -138,7 +184,7 @@ struct wsc_case {
 	const char *title;
 	const char *rfc; /* "5.6" */
 	enum wsc_level level;
-	unsigned side; /* WSC_SIDE_* bits */
+	unsigned side;           /* WSC_SIDE_* bits */
 	const char *desc;        /* never NULL (defaults to title) */
 	const char *expectation; /* never NULL (may be generated) */
 	const char *file;        /* source file name, e.g. "1-framing.wsc" */
@@ -151,6 +197,9 @@ struct wsc_case {
 	size_t n_alts;
 	struct wsc_close_expect close;
 	bool informational;
+	struct wsc_response resp;      /* the harness-as-server answer (side client) */
+	const char *require_extension; /* `require-extension`: NULL or "permessage-deflate" */
+	bool report_time;              /* `report-time`: duration (and ratios) in reports */
 };
 
 struct wsc_category {

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 
 #include "case.h"
+#include "datasets.h"
 
 #define WSC_MAX_PAYLOAD       ((uint64_t)64 << 20)
 #define WSC_MAX_PAYLOAD_TOTAL ((uint64_t)256 << 20)
@@ -199,7 +200,17 @@ struct lex {
 
 enum fstate { F_UNSET = 0, F_PLAIN, F_PROF };
 
-enum hs_list { HS_HEADER = 0, HS_DROP, HS_OFFER, HS_PROTO, HS_EXPH, HS_EXPNOH, HS_N };
+enum hs_list {
+	HS_HEADER = 0,
+	HS_DROP,
+	HS_OFFER,
+	HS_PROTO,
+	HS_EXPH,
+	HS_EXPNOH,
+	HS_RESPH,
+	HS_RESPDROP,
+	HS_N
+};
 
 struct altb {
 	bool declared;
@@ -219,6 +230,7 @@ struct cb {
 	struct altb alts[3];
 	int order[3], n_order;
 	char id[WSC_MAX_ID + 1];
+	enum fstate st_rstatus, st_raccept, st_rraw, st_rskip; /* respond-* (server answer) */
 };
 
 struct expand_req {
@@ -1114,6 +1126,83 @@ static int st_expect_status(struct sctx *s)
 	return c < 0 ? -1 : 0;
 }
 
+/* ---- the harness-as-server answer: respond-* and expect-fail-connection ---- */
+
+static int st_respond_status(struct sctx *s)
+{
+	struct tok t;
+	uint64_t v;
+	if (next(s, &t) < 0 || num_arg(s->P, &t, 100, 999, "status", &v) < 0 ||
+	    expect_eol(s->P, s->L) < 0)
+		return -1;
+	int c = s->apply ? claim(s->P, &s->P->cb.st_rstatus, s->prefixed, &s->kw) : 0;
+	if (c > 0)
+		s->P->cb.c.resp.status = (int)v;
+	return c < 0 ? -1 : 0;
+}
+
+static int st_respond_accept(struct sctx *s)
+{
+	struct tok t;
+	enum wsc_accept_mode m;
+	if (next(s, &t) < 0)
+		return -1;
+	if (tok_is(&t, "correct"))
+		m = WSC_ACCEPT_CORRECT;
+	else if (tok_is(&t, "wrong"))
+		m = WSC_ACCEPT_WRONG;
+	else if (tok_is(&t, "missing"))
+		m = WSC_ACCEPT_MISSING;
+	else
+		return unexpected(s->P, &t, "correct, wrong or missing");
+	if (expect_eol(s->P, s->L) < 0)
+		return -1;
+	int c = s->apply ? claim(s->P, &s->P->cb.st_raccept, s->prefixed, &s->kw) : 0;
+	if (c > 0)
+		s->P->cb.c.resp.accept = m;
+	return c < 0 ? -1 : 0;
+}
+
+static int st_respond_raw(struct sctx *s)
+{
+	struct tok t;
+	struct wsc_bytes b;
+	if (next(s, &t) < 0 || parse_payload(s->P, s->L, &t, NULL, 0, !s->apply, &b) < 0)
+		return -1;
+	if (t.k != T_EOL)
+		return unexpected(s->P, &t, "end of line");
+	int c = s->apply ? claim(s->P, &s->P->cb.st_rraw, s->prefixed, &s->kw) : 0;
+	if (c > 0) {
+		s->P->cb.c.resp.raw = b;
+		s->P->cb.c.resp.has_raw = true;
+	}
+	return c < 0 ? -1 : 0;
+}
+
+static int st_skip_if_request_has(struct sctx *s)
+{
+	struct tok t;
+	const char *v = NULL;
+	if (next(s, &t) < 0 || cstr_arg(s->P, &t, false, s->apply, "a string", &v) < 0 ||
+	    expect_eol(s->P, s->L) < 0)
+		return -1;
+	if (t.n == 0)
+		return perr(s->P, t.col, "empty string");
+	int c = s->apply ? claim(s->P, &s->P->cb.st_rskip, s->prefixed, &s->kw) : 0;
+	if (c > 0)
+		s->P->cb.c.resp.skip_if_request_has = v;
+	return c < 0 ? -1 : 0;
+}
+
+static int st_expect_fail_connection(struct sctx *s)
+{
+	if (expect_eol(s->P, s->L) < 0)
+		return -1;
+	if (s->apply)
+		s->P->cb.c.resp.must_fail = true;
+	return 0;
+}
+
 static int chop_value(struct parser *P, const struct tok *t, struct wsc_chop *c)
 {
 	uint64_t v;
@@ -1150,16 +1239,17 @@ static int send_options(struct sctx *s, struct tok *t, struct wsc_send *snd)
 	unsigned seen = 0;
 	while (t->k != T_EOL) {
 		static const char *const keys[] = {"fin",     "rsv",  "mask", "len",
-		                                   "lenform", "frag", "chop"};
+		                                   "lenform", "frag", "chop", "compress"};
 		const char *eq = t->k == T_WORD ? memchr(t->s, '=', t->n) : NULL;
 		if (!eq)
 			return unexpected(s->P, t,
-			                  "an option (fin= rsv= mask= len= lenform= frag= chop=)");
+			                  "an option (fin= rsv= mask= len= lenform= frag= chop= "
+			                  "compress=)");
 		size_t kn = (size_t)(eq - t->s), ki;
-		for (ki = 0; ki < 7; ki++)
+		for (ki = 0; ki < 8; ki++)
 			if (strlen(keys[ki]) == kn && memcmp(keys[ki], t->s, kn) == 0)
 				break;
-		if (ki == 7)
+		if (ki == 8)
 			return perr(s->P, t->col, "unknown option '%.*s'", (int)(kn > 40 ? 40 : kn),
 			            t->s);
 		if (seen & (1u << ki))
@@ -1216,6 +1306,16 @@ static int send_options(struct sctx *s, struct tok *t, struct wsc_send *snd)
 			if (num_arg(s->P, &v, 1, UINT32_MAX, "frag", &x) < 0)
 				return -1;
 			snd->frag = (uint32_t)x;
+			break;
+		case 7:
+			if (tok_is(&v, "no"))
+				snd->compress = WSC_COMPRESS_NO;
+			else if (tok_is(&v, "raw"))
+				snd->compress = WSC_COMPRESS_RAW;
+			else if (tok_is(&v, "auto"))
+				snd->compress = WSC_COMPRESS_AUTO;
+			else
+				return unexpected(s->P, &v, "auto, no or raw");
 			break;
 		default:
 			if (chop_value(s->P, &v, &snd->chop) < 0)
@@ -1387,7 +1487,7 @@ static int st_wait(struct sctx *s)
 static int st_timer(struct sctx *s, enum wsc_step_kind k)
 {
 	struct tok t;
-	uint32_t ms;
+	uint32_t ms = 0;
 	if (next(s, &t) < 0 ||
 	    seconds_arg(s->P, &t, k == WSC_STEP_KILL ? "kill" : "closeafter", &ms) < 0 ||
 	    expect_eol(s->P, s->L) < 0)
@@ -1744,6 +1844,10 @@ static int case_finish(struct parser *P)
 	c->hs.n_expect_headers = b->hs[HS_EXPH].n;
 	ARENA_COPY(P, c->hs.expect_no_headers, b->hs[HS_EXPNOH], const char *);
 	c->hs.n_expect_no_headers = b->hs[HS_EXPNOH].n;
+	ARENA_COPY(P, c->resp.add_headers, b->hs[HS_RESPH], const char *);
+	c->resp.n_add_headers = b->hs[HS_RESPH].n;
+	ARENA_COPY(P, c->resp.drop_headers, b->hs[HS_RESPDROP], const char *);
+	c->resp.n_drop_headers = b->hs[HS_RESPDROP].n;
 	/* No expect line at all: the peer must send nothing (`expect OK: nothing`). */
 	size_t n_alts = b->n_order ? (size_t)b->n_order : 1;
 	struct wsc_alt *alts = arena_alloc(A, n_alts * sizeof(*alts));
@@ -1866,6 +1970,16 @@ enum {
 	S_CLOSEAFTER,
 	S_EXPECT,
 	S_CLOSING,
+	S_RESPOND_STATUS,
+	S_RESPOND_HEADER,
+	S_RESPOND_DROP_HEADER,
+	S_RESPOND_ACCEPT,
+	S_RESPOND_RAW,
+	S_EXPECT_FAIL_CONNECTION,
+	S_SKIP_IF_REQUEST_HAS,
+	S_ROUNDTRIP,
+	S_REQUIRE_EXTENSION,
+	S_REPORT_TIME,
 };
 
 static const struct stmt case_stmts[] = {
@@ -1895,7 +2009,159 @@ static const struct stmt case_stmts[] = {
         {"closeafter", S_CLOSEAFTER},
         {"expect", S_EXPECT},
         {"closing", S_CLOSING},
+        {"respond-status", S_RESPOND_STATUS},
+        {"respond-header", S_RESPOND_HEADER},
+        {"respond-drop-header", S_RESPOND_DROP_HEADER},
+        {"respond-accept", S_RESPOND_ACCEPT},
+        {"respond-raw", S_RESPOND_RAW},
+        {"expect-fail-connection", S_EXPECT_FAIL_CONNECTION},
+        {"skip-if-request-has", S_SKIP_IF_REQUEST_HAS},
+        {"roundtrip", S_ROUNDTRIP},
+        {"require-extension", S_REQUIRE_EXTENSION},
+        {"report-time", S_REPORT_TIME},
 };
+
+/*
+ * roundtrip COUNT OPCODE SOURCE SIZE [frag=N] [chop=MODE] [timeout=S]
+ *           [compress=auto|no] [nowait]           (cases/README.md)
+ */
+static int st_roundtrip(struct sctx *s)
+{
+	struct tok t;
+	struct wsc_roundtrip rt;
+	memset(&rt, 0, sizeof(rt));
+	uint64_t x;
+	if (next(s, &t) < 0 || num_arg(s->P, &t, 0, 100000000, "roundtrip count", &x) < 0)
+		return -1;
+	rt.count = (uint32_t)x;
+	if (next(s, &t) < 0)
+		return -1;
+	if (tok_is(&t, "text"))
+		rt.opcode = 1;
+	else if (tok_is(&t, "binary"))
+		rt.opcode = 2;
+	else if (tok_is(&t, "ping"))
+		rt.opcode = 9;
+	else
+		return unexpected(s->P, &t, "text, binary or ping");
+	if (next(s, &t) < 0)
+		return -1;
+	if (t.k == T_WORD && t.n > 5 && memcmp(t.s, "data:", 5) == 0) {
+		int id = wsc_dataset_lookup(t.s + 5, t.n - 5);
+		if (id < 0)
+			return perr(s->P, t.col + 5,
+			            "unknown data set (json bitmap prose html pdf)");
+		rt.source = WSC_RT_DATASET;
+		rt.dataset = (uint8_t)id;
+		if (next(s, &t) < 0)
+			return -1;
+	} else if (tok_is(&t, "bomb")) {
+		rt.source = WSC_RT_BOMB;
+		if (next(s, &t) < 0)
+			return -1;
+	} else {
+		rt.source = WSC_RT_PATTERN;
+		if (parse_payload(s->P, s->L, &t, NULL, 0, !s->apply, &rt.pattern) < 0)
+			return -1;
+	}
+	/* SIZE: a number, `limit`, `limit+N` or `limit-N` */
+	if (t.k == T_WORD && t.n >= 5 && memcmp(t.s, "limit", 5) == 0) {
+		rt.size_from_limit = true;
+		struct tok v = t;
+		if (t.n > 5) {
+			if (t.s[5] != '-') /* `+` is a token of its own */
+				return unexpected(s->P, &t, "limit, limit+N or limit-N");
+			v.s += 6;
+			v.n -= 6;
+			v.col += 6;
+			if (num_arg(s->P, &v, 0, WSC_MAX_PAYLOAD, "size", &x) < 0)
+				return -1;
+			rt.size_delta = -(int64_t)x;
+		}
+		if (next(s, &t) < 0)
+			return -1;
+		if (t.k == T_PLUS) {
+			if (next(s, &t) < 0 ||
+			    num_arg(s->P, &t, 0, WSC_MAX_PAYLOAD, "size", &x) < 0 ||
+			    next(s, &t) < 0)
+				return -1;
+			rt.size_delta = (int64_t)x;
+		}
+	} else {
+		uint64_t max = rt.source == WSC_RT_BOMB ? ((uint64_t)1 << 40) : WSC_MAX_PAYLOAD;
+		if (num_arg(s->P, &t, 0, max, "size", &rt.size) < 0 || next(s, &t) < 0)
+			return -1;
+	}
+	while (t.k != T_EOL) {
+		const char *eq = t.k == T_WORD ? memchr(t.s, '=', t.n) : NULL;
+		if (tok_is(&t, "nowait")) {
+			rt.nowait = true;
+		} else if (!eq) {
+			return unexpected(s->P, &t,
+			                  "an option (frag= chop= timeout= compress= nowait)");
+		} else {
+			size_t kn = (size_t)(eq - t.s);
+			struct tok v = t;
+			v.s = eq + 1;
+			v.n = t.n - kn - 1;
+			v.col += (int)kn + 1;
+			if (kn == 4 && memcmp(t.s, "frag", 4) == 0) {
+				if (num_arg(s->P, &v, 1, UINT32_MAX, "frag", &x) < 0)
+					return -1;
+				rt.frag = (uint32_t)x;
+			} else if (kn == 4 && memcmp(t.s, "chop", 4) == 0) {
+				if (chop_value(s->P, &v, &rt.chop) < 0)
+					return -1;
+				rt.has_chop = true;
+			} else if (kn == 7 && memcmp(t.s, "timeout", 7) == 0) {
+				if (seconds_arg(s->P, &v, "timeout", &rt.timeout_ms) < 0)
+					return -1;
+			} else if (kn == 8 && memcmp(t.s, "compress", 8) == 0) {
+				if (tok_is(&v, "no"))
+					rt.compress = WSC_COMPRESS_NO;
+				else if (tok_is(&v, "auto"))
+					rt.compress = WSC_COMPRESS_AUTO;
+				else
+					return unexpected(s->P, &v, "auto or no");
+			} else {
+				return perr(s->P, t.col, "unknown roundtrip option '%.*s'",
+				            (int)(kn > 40 ? 40 : kn), t.s);
+			}
+		}
+		if (next(s, &t) < 0)
+			return -1;
+	}
+	if (rt.opcode == 9 && !rt.nowait)
+		return perr(s->P, s->kw.col, "a ping roundtrip needs nowait");
+	if (rt.opcode == 9 && rt.size > 125)
+		return perr(s->P, s->kw.col, "a ping payload is at most 125 bytes");
+	if (rt.source == WSC_RT_BOMB && (rt.opcode == 9 || rt.frag))
+		return perr(s->P, s->kw.col, "a bomb is one data frame");
+	if (!s->apply)
+		return 0;
+	struct wsc_roundtrip *copy = arena_memdup(s->P->A, &rt, sizeof(rt));
+	if (!copy)
+		return oom(s->P, s->kw.col);
+	struct wsc_step *st = add_step(s, WSC_STEP_ROUNDTRIP, s->kw.col);
+	if (!st)
+		return -1;
+	st->u.rt = copy;
+	return 0;
+}
+
+static int st_require_extension(struct sctx *s)
+{
+	struct tok t;
+	if (next(s, &t) < 0)
+		return -1;
+	if (!tok_is(&t, "permessage-deflate"))
+		return unexpected(s->P, &t, "permessage-deflate");
+	if (expect_eol(s->P, s->L) < 0)
+		return -1;
+	if (s->apply)
+		s->P->cb.c.require_extension = "permessage-deflate";
+	return 0;
+}
 
 static int case_stmt(struct parser *P, int id, struct sctx *s)
 {
@@ -1952,6 +2218,30 @@ static int case_stmt(struct parser *P, int id, struct sctx *s)
 		return st_timer(s, WSC_STEP_CLOSEAFTER);
 	case S_EXPECT:
 		return st_expect(s);
+	case S_RESPOND_STATUS:
+		return st_respond_status(s);
+	case S_RESPOND_HEADER:
+		return st_hs_list(s, HS_RESPH, false, "a header line string");
+	case S_RESPOND_DROP_HEADER:
+		return st_hs_list(s, HS_RESPDROP, true, "a header name");
+	case S_RESPOND_ACCEPT:
+		return st_respond_accept(s);
+	case S_RESPOND_RAW:
+		return st_respond_raw(s);
+	case S_EXPECT_FAIL_CONNECTION:
+		return st_expect_fail_connection(s);
+	case S_SKIP_IF_REQUEST_HAS:
+		return st_skip_if_request_has(s);
+	case S_ROUNDTRIP:
+		return st_roundtrip(s);
+	case S_REQUIRE_EXTENSION:
+		return st_require_extension(s);
+	case S_REPORT_TIME:
+		if (expect_eol(s->P, s->L) < 0)
+			return -1;
+		if (s->apply)
+			b->c.report_time = true;
+		return 0;
 	default:
 		return st_closing(s);
 	}

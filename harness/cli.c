@@ -30,7 +30,11 @@
 
 #include "case.h"
 #include "engine.h"
+#include "fuzzcmd.h"
+#include "reportcmd.h"
 #include "result.h"
+#include "serve.h"
+#include "spec.h"
 #include "target.h"
 
 #define PROG "wsconform"
@@ -272,6 +276,8 @@ struct options {
 	bool json;
 	bool seen_run_option; /* an option only meaningful for a run */
 	const char *run_option_name;
+	unsigned long max_message; /* --max-message: the peer's declared limit (0: none) */
+	unsigned shard_i, shard_n; /* --shard I/N (shard_n 0: all) */
 };
 
 enum {
@@ -294,6 +300,8 @@ enum {
 	OPT_COLOR,
 	OPT_JSON,
 	OPT_VERSION,
+	OPT_SHARD,
+	OPT_MAX_MESSAGE,
 };
 
 static const struct option long_opts[] = {
@@ -319,6 +327,8 @@ static const struct option long_opts[] = {
         {"color", required_argument, NULL, OPT_COLOR},
         {"json", no_argument, NULL, OPT_JSON},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -330,6 +340,12 @@ static void print_help(FILE *f)
 	      "                                    reference server (wsref-echo)\n"
 	      "  " PROG " server URL... [options]   test WebSocket servers (ws:// or wss://)\n"
 	      "  " PROG " list [--json] [selection] print the case catalog\n"
+	      "  " PROG " client --listen HOST:PORT test WebSocket clients (" PROG
+	      " client --help)\n"
+	      "  " PROG
+	      " --spec FILE               run an Autobahn fuzzingclient/fuzzingserver spec\n"
+	      "  " PROG
+	      " report DIR [--junit F]    judge an Autobahn-layout report; 'report merge'\n"
 	      "\n"
 	      "Selection:\n"
 	      "  --cases P           include cases matching P (repeatable, comma-separated;\n"
@@ -349,7 +365,10 @@ static void print_help(FILE *f)
 	      "  -k, --insecure      do not verify TLS certificates\n"
 	      "  --cacert FILE       verify TLS against this PEM bundle\n"
 	      "  --timeout-scale X   multiply every case deadline by X (default 1)\n"
+	      "  --max-message N     the peer's declared message limit in bytes (limit\n"
+	      "                      cases; passed on to the built-in wsref-echo)\n"
 	      "  --dump-wire DIR     write the bytes each case sends to DIR/<id>.bin\n"
+	      "  --shard I/N         run only shard I (0..N-1): cases at positions p mod N == I\n"
 	      "\n"
 	      "Reports:\n"
 	      "  --report-dir DIR    index.json, index.html, per-case JSON (default\n"
@@ -556,6 +575,13 @@ static int parse_args(int argc, char **argv, struct options *o, const char *vers
 			o->cacert = optarg;
 			run_option(o, "--cacert");
 			break;
+		case OPT_MAX_MESSAGE:
+			if (!parse_uint(optarg, 1, 1ul << 40, &o->max_message))
+				return usage_error("--max-message: '%s' is not a byte count from 1 "
+				                   "to 2^40",
+				                   optarg);
+			run_option(o, "--max-message");
+			break;
 		case OPT_TIMEOUT_SCALE:
 			if (!parse_double(optarg, 0.01, 100, &o->timeout_scale))
 				return usage_error(
@@ -595,6 +621,12 @@ static int parse_args(int argc, char **argv, struct options *o, const char *vers
 		case OPT_VERSION:
 			printf(PROG " %s\n", version);
 			return WSC_EXIT_PASS;
+		case OPT_SHARD:
+			if (wsc_shard_parse(optarg, &o->shard_i, &o->shard_n) < 0)
+				return usage_error("--shard: '%s' is not I/N with 0 <= I < N",
+				                   optarg);
+			run_option(o, "--shard");
+			break;
 		case 'h':
 			print_help(stdout);
 			return WSC_EXIT_PASS;
@@ -1080,6 +1112,11 @@ static int cmd_run(struct options *o, const char *version)
 	rc = select_cases(o, &cat, WSC_SIDE_SERVER, &sel, &n);
 	if (rc >= 0)
 		goto out;
+	if (o->shard_n && (n = wsc_shard_filter(sel, n, o->shard_i, o->shard_n)) == 0) {
+		errmsg("shard %u/%u selects no case", o->shard_i, o->shard_n);
+		rc = WSC_EXIT_USAGE;
+		goto out;
+	}
 
 	/* URLs and agents: everything checked before anything starts. */
 	bool want_port = false;
@@ -1185,7 +1222,11 @@ static int cmd_run(struct options *o, const char *version)
 			rc = WSC_EXIT_UNTESTED;
 			goto out;
 		}
-		char *argv_ref[] = {ref, "--port", "0", "--host", "127.0.0.1", NULL};
+		char mm[32];
+		snprintf(mm, sizeof mm, "%lu", o->max_message);
+		char *argv_ref[] = {ref,      "--port",    "0",
+		                    "--host", "127.0.0.1", o->max_message ? "--max-message" : NULL,
+		                    mm,       NULL};
 		if (wsc_target_spawn(&target, argv_ref, NULL, log_path, err, sizeof err) < 0) {
 			errmsg("%s", err);
 			rc = WSC_EXIT_UNTESTED;
@@ -1343,6 +1384,7 @@ static int cmd_run(struct options *o, const char *version)
 			eo.tls_insecure = o->insecure;
 			eo.tls_cacert = o->cacert;
 			eo.timeout_scale = o->timeout_scale;
+			eo.peer_max_message = o->max_message;
 			eo.dump_dir = o->dump_wire;
 			eo.keep_going = keep_going;
 			eo.ctx = &x;
@@ -1498,6 +1540,15 @@ out:
 
 int wsc_cli_main(int argc, char **argv, const char *version)
 {
+	if (argc > 1 && !strcmp(argv[1], "client"))
+		return wsc_serve_main(argc, argv, version);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return wsc_report_main(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "fuzz"))
+		return wsc_fuzz_main(argc - 1, argv + 1);
+	for (int i = 1; i < argc && argv[1][0] == '-'; i++)
+		if (!strcmp(argv[i], "--spec") || !strncmp(argv[i], "--spec=", 7))
+			return wsc_spec_main(argc, argv, version);
 	struct options o;
 	int rc = parse_args(argc, argv, &o, version);
 	if (rc < 0)

@@ -17,10 +17,10 @@
 #include "result.h"
 
 struct wsc_url {
-	bool tls;        /* wss:// */
-	char host[256];  /* as written (no brackets for IPv6) */
-	char port[8];    /* "80"/"443" when absent */
-	char path[1024]; /* request target, "/" when absent; includes ?query */
+	bool tls;           /* wss:// */
+	char host[256];     /* as written (no brackets for IPv6) */
+	char port[8];       /* "80"/"443" when absent */
+	char path[1024];    /* request target, "/" when absent; includes ?query */
 	char hostport[300]; /* Host header value */
 };
 
@@ -29,13 +29,13 @@ int wsc_url_parse(const char *url, struct wsc_url *out, char *err, size_t errlen
 
 struct wsc_engine_opts {
 	struct wsc_url url;
-	const char *agent;       /* report column name */
+	const char *agent; /* report column name */
 	enum wsc_profile profile;
-	unsigned jobs;           /* concurrent connections (>= 1) */
-	bool tls_insecure;       /* -k: do not verify the certificate */
-	const char *tls_cacert;  /* PEM file to verify against, or NULL for system trust */
-	double timeout_scale;    /* multiplies every case deadline (1.0) */
-	const char *dump_dir;    /* if set: write each case's TX bytes to DIR/<id>.bin (fuzz seeds) */
+	unsigned jobs;          /* concurrent connections (>= 1) */
+	bool tls_insecure;      /* -k: do not verify the certificate */
+	const char *tls_cacert; /* PEM file to verify against, or NULL for system trust */
+	double timeout_scale;   /* multiplies every case deadline (1.0) */
+	const char *dump_dir; /* if set: write each case's TX bytes to DIR/<id>.bin (fuzz seeds) */
 
 	/*
 	 * Called often (at least every 50 ms) from the loop. Return false to
@@ -46,6 +46,8 @@ struct wsc_engine_opts {
 	void *ctx;
 	/* Called after each case is judged (progress display). May be NULL. */
 	void (*on_result)(void *ctx, const struct wsc_result *r, size_t done, size_t total);
+	/* The peer's declared message limit (--max-message), 0: not declared. */
+	uint64_t peer_max_message;
 };
 
 /*

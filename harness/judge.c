@@ -13,8 +13,10 @@
  *                                                  behavior; close is OK
  *   4. 101 expected but never completed        -> FAILED / FAILED
  *   5. informational                           -> INFORMATIONAL / INFORMATIONAL
- *   6. extension offered but not negotiated    -> UNIMPLEMENTED / OK
- *   7. behavior: first alternative equal to the events; expected headers
+ *   6. a required extension (`require-extension`) not negotiated, or a
+ *      declared limit missing (--max-message)  -> UNIMPLEMENTED / OK
+ *   7. behavior: first alternative equal to the events; expected headers;
+ *      a failed `roundtrip` (its first mismatch or timeout) -> FAILED
  *   8. behaviorClose: wrong endpoint, unclean, wrong code, failed by client
  *   9. fatal-endpoint / fatal-code carry a close failure into behavior
  */
@@ -244,18 +246,6 @@ static bool expects_101(const struct wsc_case *c)
 }
 
 /* The case talks about Sec-WebSocket-Extensions in its own expectations. */
-static bool judges_extensions(const struct wsc_case *c)
-{
-	static const char ext[] = "Sec-WebSocket-Extensions";
-	for (size_t i = 0; i < c->hs.n_expect_headers; i++)
-		if (strncasecmp(c->hs.expect_headers[i], ext, sizeof(ext) - 1) == 0)
-			return true;
-	for (size_t i = 0; i < c->hs.n_expect_no_headers; i++)
-		if (strcasecmp(c->hs.expect_no_headers[i], ext) == 0)
-			return true;
-	return false;
-}
-
 /* ---- the close verdict ---- */
 
 struct close_rules {
@@ -410,6 +400,16 @@ static void judge_events(struct wsc_result *r, struct wsc_out *t)
 	}
 }
 
+/* Case-insensitive substring test (skip-if-request-has). */
+static bool request_has(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return true;
+	return false;
+}
+
 void wsc_judge(struct wsc_result *r, enum wsc_profile profile)
 {
 	/* The rules are the same for every profile (see the file comment). */
@@ -427,6 +427,16 @@ void wsc_judge(struct wsc_result *r, enum wsc_profile profile)
 	}
 	if (o->target_crashed) {
 		fail_both(r, "the target crashed during this case", o->protocol_violation);
+		return;
+	}
+	if (r->is_server && c->resp.skip_if_request_has && o->http_request &&
+	    request_has(o->http_request, c->resp.skip_if_request_has)) {
+		/* skip-if-request-has: the case does not apply to this client */
+		r->behavior = WSC_V_UNIMPLEMENTED;
+		r->behavior_close = WSC_CV_OK;
+		set_str(&r->result_text, "not applicable: the client's request mentions the "
+		                         "string this case needs absent");
+		set_str(&r->result_close_text, "not judged: the case does not apply");
 		return;
 	}
 
@@ -501,23 +511,21 @@ void wsc_judge(struct wsc_result *r, enum wsc_profile profile)
 		goto done;
 	}
 
-	if (c->hs.n_offers > 0 && !r->is_server && !judges_extensions(c)) {
-		struct wsc_out v;
-		wsc_out_init(&v);
-		bool have = find_header(o->http_response, "Sec-WebSocket-Extensions", &v);
-		wsc_out_free(&v);
-		if (!have) {
-			r->behavior = WSC_V_UNIMPLEMENTED;
-			r->behavior_close = WSC_CV_OK;
-			wsc_out_puts(&t,
-			             "expected the offered extension to be accepted / got a "
-			             "response without Sec-WebSocket-Extensions (not implemented)");
-			wsc_out_puts(&ct, "not judged: the extension was not negotiated");
-			goto done;
-		}
+	if (o->extension_missing) {
+		/* explicit: `require-extension` not met, or a limit not declared */
+		r->behavior = WSC_V_UNIMPLEMENTED;
+		r->behavior_close = WSC_CV_OK;
+		wsc_out_puts(&t, "not implemented: ");
+		put_text(&t, o->extension_missing);
+		wsc_out_puts(&ct, "not judged: the case could not run");
+		goto done;
 	}
-
 	judge_events(r, &t);
+	if (o->roundtrip_error) {
+		r->behavior = WSC_V_FAILED;
+		wsc_out_puts(&t, "; round trips failed: ");
+		put_text(&t, o->roundtrip_error);
+	}
 	if (!r->is_server && (c->hs.n_expect_headers || c->hs.n_expect_no_headers)) {
 		struct wsc_out why;
 		wsc_out_init(&why);

@@ -132,6 +132,8 @@ int wsc_obs_wire_octets(struct wsc_observation *o, bool tx, const uint8_t *data,
 		o->tx_octets += len;
 	else
 		o->rx_octets += len;
+	if (o->wirelog_off)
+		return 0; /* bulk transfer: counted, not logged */
 	bool skipped;
 	struct wsc_wire_entry *w = wire_new(o, false, &skipped);
 	if (skipped)
@@ -159,6 +161,8 @@ int wsc_obs_wire_frame(struct wsc_observation *o, bool tx, uint8_t opcode, uint8
 		o->tx_frames[opcode & 15]++;
 	else
 		o->rx_frames[opcode & 15]++;
+	if (o->wirelog_off)
+		return 0;
 	bool skipped;
 	struct wsc_wire_entry *w = wire_new(o, false, &skipped);
 	if (skipped)
@@ -226,6 +230,8 @@ void wsc_result_free(struct wsc_result *r)
 	free(o->local_close_reason);
 	free(o->remote_close_reason);
 	free(o->protocol_violation);
+	free(o->extension_missing);
+	free(o->roundtrip_error);
 	for (size_t i = 0; i < o->n_wire; i++) {
 		free(o->wire[i].data);
 		free(o->wire[i].note);

@@ -44,10 +44,10 @@ enum wsc_wire_kind {
 
 struct wsc_wire_entry {
 	enum wsc_wire_kind kind;
-	uint64_t t_us;  /* since the case started */
-	uint8_t *data;  /* OCTETS: the first bytes (at most WSC_WIRE_KEEP); FRAME: payload head */
-	size_t len;     /* bytes kept in data */
-	size_t full_len;/* OCTETS: bytes actually read/written; FRAME: payload length */
+	uint64_t t_us;   /* since the case started */
+	uint8_t *data;   /* OCTETS: the first bytes (at most WSC_WIRE_KEEP); FRAME: payload head */
+	size_t len;      /* bytes kept in data */
+	size_t full_len; /* OCTETS: bytes actually read/written; FRAME: payload length */
 	/* FRAME */
 	uint8_t opcode, rsv;
 	bool fin, masked;
@@ -58,11 +58,11 @@ struct wsc_wire_entry {
 
 struct wsc_observation {
 	/* opening handshake */
-	bool connected;      /* TCP (and TLS) connection was made */
-	bool handshake_done; /* 101 received and valid (client) / sent (server) */
-	int http_status;     /* status the peer answered (0: none) */
-	char *http_request;  /* raw request head text (owned), NULL if none */
-	char *http_response; /* raw response head text (owned) */
+	bool connected;        /* TCP (and TLS) connection was made */
+	bool handshake_done;   /* 101 received and valid (client) / sent (server) */
+	int http_status;       /* status the peer answered (0: none) */
+	char *http_request;    /* raw request head text (owned), NULL if none */
+	char *http_response;   /* raw response head text (owned) */
 	char *handshake_error; /* why the handshake failed (owned), NULL if it did not */
 
 	/* what the peer did, in order */
@@ -70,18 +70,20 @@ struct wsc_observation {
 	size_t n_events, cap_events;
 
 	/* close bookkeeping (Autobahn's names) */
-	bool closed_by_me;  /* we sent the first Close (including the kill timer's 1001) */
-	bool failed_by_me;  /* we failed the connection (protocol error or kill) */
-	bool dropped_by_me; /* we closed TCP */
-	bool was_clean;     /* a Close was sent and received, and TCP closed in order */
+	bool closed_by_me;          /* we sent the first Close (including the kill timer's 1001) */
+	bool failed_by_me;          /* we failed the connection (protocol error or kill) */
+	bool dropped_by_me;         /* we closed TCP */
+	bool was_clean;             /* a Close was sent and received, and TCP closed in order */
 	char *was_not_clean_reason; /* owned */
-	bool server_drop_timeout;     /* as client: the server did not close TCP within 1 s */
+	bool server_drop_timeout;   /* as client: the server did not close TCP within 1 s */
 	bool open_handshake_timeout;
 	bool close_handshake_timeout; /* no Close reply within 1 s */
-	int local_close_code;  /* -1: none sent; else the code (1005 for an empty Close) */
-	uint8_t *local_close_reason; size_t local_close_reason_len;
+	int local_close_code;         /* -1: none sent; else the code (1005 for an empty Close) */
+	uint8_t *local_close_reason;
+	size_t local_close_reason_len;
 	int remote_close_code; /* -1: no Close received; 1005: empty Close */
-	uint8_t *remote_close_reason; size_t remote_close_reason_len;
+	uint8_t *remote_close_reason;
+	size_t remote_close_reason_len;
 	char *protocol_violation; /* what the peer did wrong on the wire, if anything (owned) */
 
 	/* time */
@@ -96,6 +98,18 @@ struct wsc_observation {
 
 	/* the target under test died during this case */
 	bool target_crashed;
+	/* permessage-deflate, round trips and traffic (pmd.c, roundtrip.c) */
+	bool wirelog_off;         /* bulk transfer: counters only, no wire log entries */
+	bool pmd_negotiated;      /* permessage-deflate was agreed */
+	char *extension_missing;  /* require-extension not met: UNIMPLEMENTED (owned) */
+	char *roundtrip_error;    /* first round-trip failure (owned), NULL if none */
+	uint64_t rt_messages;     /* round trips completed */
+	uint64_t app_out, app_in; /* data message bytes before compression / after inflation */
+	uint64_t ws_out, ws_in;   /* data message payload bytes on the wire (compressed) */
+	uint64_t frames_out, frames_in; /* data frames (text, binary, continuation) */
+	uint64_t msgs_out, msgs_in;
+	uint64_t preopen_rx, preopen_tx; /* wire octets before the WebSocket opened */
+	uint64_t rt_us;                  /* time spent in round trips (throughput) */
 };
 
 struct wsc_result {
@@ -122,7 +136,7 @@ int wsc_obs_wire_frame(struct wsc_observation *o, bool tx, uint8_t opcode, uint8
                        bool masked, const uint8_t mask[4], const uint8_t *payload,
                        size_t payload_len, uint64_t t_us);
 int wsc_obs_note(struct wsc_observation *o, uint64_t t_us, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 void wsc_result_free(struct wsc_result *r);
 
 /*
@@ -173,7 +187,8 @@ int wsc_report_markdown(const struct wsc_run *run, const char *path, char *err, 
 /* Terminal: one line per failure, per-category timing, and one summary line. */
 void wsc_report_text(const struct wsc_run *run, FILE *out, bool color);
 
-/* Agent name as Autobahn turns it into a file name part ("AutobahnPython/0.10.9" -> "autobahnpython_0_10_9"). */
+/* Agent name as Autobahn turns it into a file name part ("AutobahnPython/0.10.9" ->
+ * "autobahnpython_0_10_9"). */
 void wsc_agent_file_part(const char *agent, char *out, size_t cap);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "net.h"
 #include "util.h"
@@ -154,6 +155,26 @@ static void flush_slots(struct runner *rn)
 	}
 }
 
+/*
+ * A case is heavy when it moves bulk data (round trips: 9.x, 12.x, 13.x). A
+ * round trip keeps one core busy between us and the peer, so running more of
+ * them than there are cores only slows each one down until its deadline
+ * passes; light cases keep running beside them.
+ */
+static bool case_heavy(const struct wsc_case *c)
+{
+	for (size_t k = 0; k < c->n_steps; k++)
+		if (c->steps[k].kind == WSC_STEP_ROUNDTRIP)
+			return true;
+	return false;
+}
+
+static unsigned heavy_limit(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 1 ? (unsigned)n : 1;
+}
+
 /* A case that never ran (unreachable peer, stopped run). */
 static void not_run(struct runner *rn, size_t i, const char *why, bool crashed)
 {
@@ -218,10 +239,19 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 	        .dump_dir = opts->dump_dir,
 	        .connect_tries = 5,
 	        .close_codes_2018 = opts->profile != WSC_PROFILE_AUTOBAHN,
+	        .peer_max_message = opts->peer_max_message,
 	};
 
-	size_t next_start = 0;
-	unsigned in_flight = 0;
+	size_t next_start = 0; /* no case before it is waiting to start */
+	unsigned in_flight = 0, heavy_in_flight = 0, max_heavy = heavy_limit();
+	bool *heavy = calloc(n, sizeof(*heavy));
+	if (!heavy) {
+		snprintf(err, errlen, "out of memory");
+		free(rn.slots), free(vms), free(vm_case), free(active), free(pfd), free(pfd_vm);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		heavy[i] = case_heavy(&cat->cases[sel[i]]);
 	bool ever_connected = false, unreachable = false, stopping = false;
 	uint64_t last_keep = 0;
 	char unreach_why[300] = "";
@@ -238,19 +268,32 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 						wsc_vm_abort(&vms[j], now,
 						             "the target under test stopped");
 				for (size_t i = next_start; i < n; i++)
-					not_run(&rn, i,
-					        "the target under test stopped before this case",
-					        true);
+					if (!rn.slots[i].started)
+						not_run(&rn, i,
+						        "the target under test stopped before this "
+						        "case",
+						        true);
 				next_start = n;
 			}
 		}
 		unsigned limit = ever_connected ? jobs : 1;
 		while (!stopping && !unreachable && next_start < n && in_flight < limit) {
+			/* The first case not started yet that may start now: a heavy
+			 * case waits while enough heavy ones run; light ones pass it. */
+			while (next_start < n && rn.slots[next_start].started)
+				next_start++;
+			size_t i = next_start;
+			while (i < n &&
+			       (rn.slots[i].started || (heavy[i] && heavy_in_flight >= max_heavy)))
+				i++;
+			if (i >= n)
+				break;
 			unsigned j = 0;
 			while (active[j])
 				j++;
-			size_t i = next_start++;
 			struct slot *s = &rn.slots[i];
+			if (heavy[i])
+				heavy_in_flight++;
 			wsc_result_init(&s->r, &cat->cases[sel[i]], opts->agent, i + 1, false);
 			s->started = true;
 			wsc_vm_start_client(&vms[j], &cat->cases[sel[i]], &s->r, &env, now);
@@ -283,11 +326,14 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 			wsc_vm_free(vm);
 			active[j] = false;
 			in_flight--;
+			if (heavy[i])
+				heavy_in_flight--;
 			finish_slot(&rn, i);
 		}
 		if (unreachable && in_flight == 0 && next_start < n) {
 			for (size_t i = next_start; i < n; i++)
-				not_run(&rn, i, unreach_why, false);
+				if (!rn.slots[i].started)
+					not_run(&rn, i, unreach_why, false);
 			next_start = n;
 			rc = 3;
 		}
@@ -360,6 +406,7 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 				wsc_result_free(&rn.slots[i].r);
 	}
 	wsc_net_ctx_free(&net);
-	free(rn.slots), free(vms), free(vm_case), free(active), free(pfd), free(pfd_vm);
+	free(rn.slots), free(vms), free(vm_case), free(active), free(pfd), free(pfd_vm),
+	        free(heavy);
 	return rc;
 }

@@ -20,6 +20,8 @@
  */
 #include "vm.h"
 
+#include "roundtrip.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -86,6 +88,7 @@ static void tcp_closed(struct wsc_vm *vm, uint64_t now, bool by_me, const char *
 	struct wsc_observation *o = &vm->r->obs;
 	vm->tcp_closed = true;
 	wsc_net_close(&vm->net);
+	wsc_vmx_on_closed(vm, now);
 	if (why)
 		wsc_obs_note(o, rel(vm, now), "%s", why);
 	wsc_obs_note(o, rel(vm, now), by_me ? "TCP DROPPED BY ME" : "TCP DROPPED BY PEER");
@@ -101,7 +104,7 @@ static void tcp_closed(struct wsc_vm *vm, uint64_t now, bool by_me, const char *
 	write_dump(vm);
 	vm->phase = WSC_VM_DONE;
 	vm->t_deadline = vm->t_open_hs = vm->t_retry = vm->t_pace = vm->t_wait = vm->t_kill =
-	        vm->t_closeafter = vm->t_close_hs = vm->t_srv_drop = 0;
+	        vm->t_closeafter = vm->t_close_hs = vm->t_srv_drop = vm->t_rt = 0;
 }
 
 static void drop(struct wsc_vm *vm, uint64_t now)
@@ -342,6 +345,7 @@ static void step_send(struct wsc_vm *vm, uint64_t now, const struct wsc_send *s)
 	} else {
 		f.mask = auto_mask(vm);
 	}
+	wsc_vmx_prepare_send(vm, s, &f);
 	struct tx_ctx t = {.vm = vm, .now = now, .chop = chop};
 	if (wsc_wire_write_frags(&vm->tx, &f, s->frag, on_tx_frame, &t) < 0) {
 		wsc_obs_note(o, rel(vm, now), "OUT OF MEMORY BUILDING FRAME");
@@ -418,6 +422,11 @@ static void run_steps(struct wsc_vm *vm, uint64_t now)
 			vm->t_closeafter = now + (uint64_t)st->u.ms * 1000u;
 			wsc_obs_note(o, rel(vm, now), "CLOSE AFTER %.3f s", st->u.ms / 1000.0);
 			break;
+		case WSC_STEP_ROUNDTRIP:
+			/* runs until its last echo; wsc_vm_x_step_done() moves on */
+			vm->wait_state = 3;
+			wsc_vmx_roundtrip(vm, now, st->u.rt);
+			return;
 		}
 		if (vm->wait_state == 0)
 			vm->step++;
@@ -489,15 +498,18 @@ static void on_event(struct wsc_vm *vm, uint64_t now, const struct wsc_rd_event 
 	switch (ev->kind) {
 	case WSC_RD_FRAME: /* logged by feed_frames() */
 		break;
-	case WSC_RD_MESSAGE:
+	case WSC_RD_MESSAGE: {
 		if (o->failed_by_me)
 			break;
-		wsc_obs_add_event(o, ev->opcode == 1 ? WSC_EV_TEXT : WSC_EV_BINARY, ev->data,
-		                  ev->len, t);
+		struct wsc_rd_event m = *ev; /* inflated by wsc_vmx_on_message() if RSV1 */
+		if (wsc_vmx_on_message(vm, now, &m) != 0)
+			break;
+		wsc_obs_add_event(o, m.opcode == 1 ? WSC_EV_TEXT : WSC_EV_BINARY, m.data, m.len, t);
 		check_done(vm, now);
 		break;
+	}
 	case WSC_RD_PONG:
-		if (o->failed_by_me)
+		if (o->failed_by_me || wsc_vmx_on_pong(vm))
 			break;
 		wsc_obs_add_event(o, WSC_EV_PONG, ev->data, ev->len, t);
 		check_done(vm, now);
@@ -534,6 +546,11 @@ static void feed_frames(struct wsc_vm *vm, uint64_t now, const uint8_t *p, size_
 		/* The FRAME entry must hold only the kept head. */
 		if (k == WSC_RD_FRAME) {
 			const struct wsc_rd_frame *f = &ev.frame;
+			if (vm->bad_response && f->opcode != 8 && !vm->r->obs.failed_by_me)
+				fail(vm, now, 1002, "frame after an invalid handshake",
+				     "the client sent a WebSocket frame (not a Close) after an "
+				     "invalid opening handshake answer: it did not fail the "
+				     "connection");
 			size_t full = f->len < SIZE_MAX ? (size_t)f->len : SIZE_MAX;
 			struct wsc_observation *o = &vm->r->obs;
 			wsc_obs_wire_frame(o, false, f->opcode, f->rsv, f->fin, f->masked, f->mask,
@@ -782,9 +799,26 @@ static void on_response(struct wsc_vm *vm, uint64_t now, size_t hlen)
 	vm->t_open = now;
 	vm->phase = WSC_VM_WS;
 	wsc_obs_note(o, rel(vm, now), "WEBSOCKET OPEN");
-	wsc_reader_init(&vm->rd, vm->is_server, 0, vm->env->max_message);
+	o->preopen_rx = o->rx_octets;
+	o->preopen_tx = o->tx_octets;
+	uint8_t allowed_rsv = 0;
+	char xerr[300];
+	int xrc = wsc_vmx_open(vm, h, hlen, &allowed_rsv, xerr, sizeof(xerr));
+	if (xrc < 0) {
+		o->handshake_done = false;
+		hs_fail(vm, now, "%s", xerr);
+		return;
+	}
+	wsc_reader_init(&vm->rd, vm->is_server, allowed_rsv, vm->env->max_message);
 	vm->rd.close_codes_2018 = vm->env->close_codes_2018;
-	run_steps(vm, now);
+	if (xrc == 1) {
+		/* a required extension was declined: nothing to test, close at once */
+		vm->step = vm->c->n_steps;
+		send_close(vm, now, 1000, NULL, 0);
+		flush(vm, now);
+	} else {
+		run_steps(vm, now);
+	}
 	size_t rest = vm->head.len - hlen;
 	if (rest && !vm->tcp_closed) {
 		/* frames that came with the response head */
@@ -872,6 +906,56 @@ void wsc_vm_start_client(struct wsc_vm *vm, const struct wsc_case *c, struct wsc
 		connect_failed(vm, now);
 }
 
+/* ------------------------------------------------------------- server start */
+
+void wsc_vm_start_server(struct wsc_vm *vm, const struct wsc_case *c, struct wsc_result *r,
+                         const struct wsc_vm_env *env, int fd, const char *req, size_t reqlen,
+                         const uint8_t *resp, size_t resplen, const uint8_t *extra, size_t n_extra,
+                         uint64_t now)
+{
+	struct wsc_observation *o = &r->obs;
+	memset(vm, 0, sizeof(*vm));
+	vm->c = c;
+	vm->r = r;
+	vm->env = env;
+	vm->is_server = true;
+	vm->bad_response = c->resp.must_fail;
+	vm->net.fd = fd;
+	vm->net.state = WSC_NET_READY;
+	vm->net.tcp_ok = true;
+	vm->t0 = now;
+	o->started_unix_ms = wsc_unix_ms();
+	double scale = env->timeout_scale > 0 ? env->timeout_scale : 1.0;
+	double ms = (c->timeout_ms > 10000u ? c->timeout_ms : 10000u) * scale;
+	if (ms < 1000)
+		ms = 1000;
+	vm->t_deadline = now + (uint64_t)(ms * 1000.0);
+	o->connected = true;
+	o->http_request = malloc(reqlen + 1);
+	if (o->http_request) {
+		memcpy(o->http_request, req, reqlen);
+		o->http_request[reqlen] = '\0';
+	}
+	o->http_response = malloc(resplen + 1);
+	if (o->http_response) {
+		memcpy(o->http_response, resp, resplen);
+		o->http_response[resplen] = '\0';
+	}
+	o->handshake_done = true; /* as server: our answer went out */
+	wsc_obs_note(o, 0, "TCP ACCEPTED");
+	wsc_buf_append(&vm->tx, resp, resplen);
+	queue_unit(vm, (struct wsc_chop){.kind = WSC_CHOP_FRAME});
+	vm->phase = WSC_VM_WS;
+	vm->t_open = now;
+	wsc_obs_note(o, 0,
+	             vm->bad_response ? "INVALID OPENING HANDSHAKE ANSWER SENT" : "WEBSOCKET OPEN");
+	wsc_reader_init(&vm->rd, true, 0, env->max_message);
+	vm->rd.close_codes_2018 = env->close_codes_2018;
+	run_steps(vm, now);
+	if (n_extra && !vm->tcp_closed)
+		feed_frames(vm, now, extra, n_extra);
+}
+
 /* ------------------------------------------------------------- poll glue */
 
 int wsc_vm_fd(const struct wsc_vm *vm)
@@ -949,9 +1033,9 @@ void wsc_vm_io(struct wsc_vm *vm, short revents, uint64_t now)
 
 uint64_t wsc_vm_deadline(const struct wsc_vm *vm)
 {
-	const uint64_t t[] = {vm->t_deadline,   vm->t_open_hs,  vm->t_retry,
-	                      vm->t_pace,       vm->t_wait,     vm->t_kill,
-	                      vm->t_closeafter, vm->t_close_hs, vm->t_srv_drop};
+	const uint64_t t[] = {vm->t_deadline, vm->t_open_hs, vm->t_retry,      vm->t_pace,
+	                      vm->t_wait,     vm->t_kill,    vm->t_closeafter, vm->t_close_hs,
+	                      vm->t_srv_drop, vm->t_rt};
 	uint64_t best = 0;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i] && (!best || t[i] < best))
@@ -1060,7 +1144,8 @@ void wsc_vm_timers(struct wsc_vm *vm, uint64_t now)
 			return;
 		uint64_t *slots[] = {&vm->t_deadline,   &vm->t_open_hs,  &vm->t_retry,
 		                     &vm->t_pace,       &vm->t_wait,     &vm->t_kill,
-		                     &vm->t_closeafter, &vm->t_close_hs, &vm->t_srv_drop};
+		                     &vm->t_closeafter, &vm->t_close_hs, &vm->t_srv_drop,
+		                     &vm->t_rt};
 		size_t best = SIZE_MAX;
 		for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
 			if (*slots[i] && *slots[i] <= now &&
@@ -1101,6 +1186,9 @@ void wsc_vm_timers(struct wsc_vm *vm, uint64_t now)
 		case 8:
 			on_srv_drop_timeout(vm, now);
 			break;
+		case 9:
+			wsc_vmx_rt_timeout(vm, now);
+			break;
 		}
 	}
 }
@@ -1136,7 +1224,56 @@ void wsc_vm_free(struct wsc_vm *vm)
 	wsc_buf_free(&vm->head);
 	wsc_buf_free(&vm->tx);
 	wsc_buf_free(&vm->dump);
+	wsc_vmx_free(vm);
 	free(vm->seg);
 	vm->seg = NULL;
 	vm->n_seg = vm->cap_seg = 0;
+}
+
+/* ------------------------------------------------------------- roundtrip.c glue */
+
+void wsc_vm_x_send(struct wsc_vm *vm, uint64_t now, uint8_t opcode, uint8_t rsv, const uint8_t *p,
+                   size_t n, uint32_t frag, const struct wsc_chop *chop)
+{
+	if (!ws_open(vm))
+		return;
+	struct wsc_wframe f = {
+	        .opcode = opcode,
+	        .rsv = rsv,
+	        .fin = true,
+	        .mask = auto_mask(vm),
+	        .payload = p,
+	        .payload_len = n,
+	};
+	struct tx_ctx t = {.vm = vm, .now = now, .chop = chop ? *chop : vm->chop};
+	if (vm->tx_off == vm->tx.len && vm->n_seg == 0)
+		vm->tx.len = vm->tx_off = 0;
+	if (wsc_wire_write_frags(&vm->tx, &f, frag, on_tx_frame, &t) < 0)
+		wsc_obs_note(&vm->r->obs, rel(vm, now), "OUT OF MEMORY BUILDING FRAME");
+	vm->seg_open = false;
+	flush(vm, now);
+}
+
+void wsc_vm_x_fail(struct wsc_vm *vm, uint64_t now, int code, const char *reason,
+                   const char *violation)
+{
+	fail(vm, now, code, reason, violation);
+}
+
+void wsc_vm_x_close(struct wsc_vm *vm, uint64_t now)
+{
+	vm->step = vm->c->n_steps;
+	vm->wait_state = 0;
+	if (ws_open(vm)) {
+		send_close(vm, now, 1000, NULL, 0);
+		flush(vm, now);
+	}
+}
+
+void wsc_vm_x_step_done(struct wsc_vm *vm, uint64_t now)
+{
+	vm->wait_state = 0;
+	vm->step++;
+	run_steps(vm, now);
+	check_done(vm, now);
 }

@@ -33,10 +33,12 @@ struct wsc_vm_env {
 	const struct wsc_url *url;
 	const struct wsc_net_ctx *net;
 	double timeout_scale;
-	const char *dump_dir;   /* NULL: no seed dump */
-	size_t max_message;     /* 0: reader default (64 MiB) */
-	unsigned connect_tries; /* attempts before giving up on connect */
-	bool close_codes_2018;  /* accept 1012-1014 from the peer (IANA); Autobahn does not */
+	const char *dump_dir;      /* NULL: no seed dump */
+	size_t max_message;        /* 0: reader default (64 MiB) */
+	unsigned connect_tries;    /* attempts before giving up on connect */
+	bool close_codes_2018;     /* accept 1012-1014 from the peer (IANA); Autobahn does not */
+	uint64_t peer_max_message; /* the peer's declared message limit (--max-message), 0: unknown
+	                            */
 };
 
 /* Autobahn's engine timers (microseconds). */
@@ -94,6 +96,13 @@ struct wsc_vm {
 	/* deadlines, 0 = not armed */
 	uint64_t t_deadline, t_open_hs, t_retry, t_pace, t_wait, t_kill, t_closeafter, t_close_hs,
 	        t_srv_drop;
+
+	/* server role: our answer was invalid on purpose; any non-Close frame fails the client */
+	bool bad_response;
+
+	/* permessage-deflate and `roundtrip` (roundtrip.c) */
+	uint64_t t_rt;     /* round-trip timeout, 0 = not armed */
+	struct wsc_vmx *x; /* owned; NULL until the WebSocket opened */
 };
 
 /*
@@ -103,6 +112,19 @@ struct wsc_vm {
  */
 void wsc_vm_start_client(struct wsc_vm *vm, const struct wsc_case *c, struct wsc_result *r,
                          const struct wsc_vm_env *env, uint64_t now);
+/*
+ * Start case c as the server on an accepted, non-blocking TCP descriptor fd
+ * (owned by the VM from now on, closed by it). The caller has read the
+ * client's request head (req, reqlen: copied into r->obs) and built the
+ * answer (resp, resplen: a 101 or, for c->resp.must_fail, a deliberately
+ * invalid one); bytes the client sent after the head are in extra[0..n_extra).
+ * The VM writes the answer, then runs the steps with server masking (frames
+ * unmasked, the client's frames must be masked). Never fails.
+ */
+void wsc_vm_start_server(struct wsc_vm *vm, const struct wsc_case *c, struct wsc_result *r,
+                         const struct wsc_vm_env *env, int fd, const char *req, size_t reqlen,
+                         const uint8_t *resp, size_t resplen, const uint8_t *extra, size_t n_extra,
+                         uint64_t now);
 /* Descriptor to poll (-1: none right now) and the poll events wanted. */
 int wsc_vm_fd(const struct wsc_vm *vm);
 short wsc_vm_events(const struct wsc_vm *vm);
@@ -119,5 +141,18 @@ void wsc_vm_abort(struct wsc_vm *vm, uint64_t now, const char *why);
 bool wsc_vm_done(const struct wsc_vm *vm);
 /* Release buffers (not the result). */
 void wsc_vm_free(struct wsc_vm *vm);
+
+/*
+ * For roundtrip.c only: queue one data message (mask as the role wants,
+ * frag and chop as given, chop NULL = the VM's current chop) and flush; fail
+ * the connection; start a normal close (1000); finish the current step and
+ * run the next ones.
+ */
+void wsc_vm_x_send(struct wsc_vm *vm, uint64_t now, uint8_t opcode, uint8_t rsv, const uint8_t *p,
+                   size_t n, uint32_t frag, const struct wsc_chop *chop);
+void wsc_vm_x_fail(struct wsc_vm *vm, uint64_t now, int code, const char *reason,
+                   const char *violation);
+void wsc_vm_x_close(struct wsc_vm *vm, uint64_t now);
+void wsc_vm_x_step_done(struct wsc_vm *vm, uint64_t now);
 
 #endif

@@ -44,7 +44,26 @@ size_t wsc_wire_header(uint8_t hdr[14], bool fin, uint8_t rsv, uint8_t opcode, b
 
 void wsc_wire_mask(uint8_t *p, size_t n, const uint8_t key[4], uint64_t offset)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+	/* byte by byte up to 8-byte alignment, then 8 bytes at a time */
+	while (i < n && ((uintptr_t)(p + i) & 7u)) {
+		p[i] ^= key[(offset + i) & 3];
+		i++;
+	}
+	if (n - i >= 8) {
+		uint8_t k8[8];
+		for (size_t j = 0; j < 8; j++)
+			k8[j] = key[(offset + i + j) & 3];
+		uint64_t k;
+		memcpy(&k, k8, 8);
+		for (; i + 8 <= n; i += 8) {
+			uint64_t v;
+			memcpy(&v, p + i, 8);
+			v ^= k;
+			memcpy(p + i, &v, 8);
+		}
+	}
+	for (; i < n; i++)
 		p[i] ^= key[(offset + i) & 3];
 }
 
@@ -215,6 +234,11 @@ static bool rd_begin_frame(struct wsc_reader *r, struct wsc_rd_event *ev)
 	else if (fr->rsv & ~r->allowed_rsv)
 		rd_error(ev, fr, 1002,
 		         "frame with RSV bits %u set but no extension negotiated them", fr->rsv);
+	else if ((fr->rsv & 4u) && (r->allowed_rsv & 4u) && op != 1 && op != 2)
+		rd_error(ev, fr, 1002,
+		         "RSV1 set on a %s frame (permessage-deflate allows it only on the first "
+		         "frame of a data message)",
+		         op == 0 ? "continuation" : "control");
 	else if (fr->masked && !r->peer_is_client)
 		rd_error(ev, fr, 1002, "masked frame from %s", who);
 	else if (!fr->masked && r->peer_is_client)
@@ -245,6 +269,7 @@ static bool rd_begin_frame(struct wsc_reader *r, struct wsc_rd_event *ev)
 		r->msg_opcode = op;
 		r->msg_poisoned = false;
 		r->msg.len = 0;
+		r->msg_compressed = (fr->rsv & 4u) != 0;
 		wsc_utf8_init(&r->utf8);
 	}
 	if (!r->fr_is_ctl && !r->msg_poisoned &&
@@ -292,7 +317,8 @@ static bool rd_payload(struct wsc_reader *r, const uint8_t *p, size_t n, struct 
 			if (fr->masked)
 				wsc_wire_mask(dst, n, fr->mask, r->fr_pos);
 			r->msg.len += n;
-			if (r->msg_opcode == 1 && !wsc_utf8_feed(&r->utf8, dst, n)) {
+			if (r->msg_opcode == 1 && !r->msg_compressed &&
+			    !wsc_utf8_feed(&r->utf8, dst, n)) {
 				rd_error(ev, fr, 1007,
 				         "invalid UTF-8 in text message at payload octet %llu",
 				         (unsigned long long)r->utf8.bad_at);
@@ -369,13 +395,14 @@ static void rd_end_frame(struct wsc_reader *r, struct wsc_rd_event *ev)
 		return;
 	}
 	r->has_pending = true;
-	if (r->msg_opcode == 1 && !wsc_utf8_done(&r->utf8)) {
+	if (r->msg_opcode == 1 && !r->msg_compressed && !wsc_utf8_done(&r->utf8)) {
 		rd_error(pe, fr, 1007, "text message ends inside a UTF-8 sequence");
 		r->msg.len = 0;
 		return;
 	}
 	pe->kind = WSC_RD_MESSAGE;
 	pe->opcode = r->msg_opcode;
+	pe->compressed = r->msg_compressed;
 	pe->data = r->msg.p;
 	pe->len = r->msg.len;
 }

@@ -133,13 +133,15 @@ struct wsc_rd_event {
 	size_t reason_len;
 	uint16_t fail_code; /* ERROR, bad CLOSE: close code to fail with (1002/1007/1009) */
 	char text[160];     /* ERROR, bad CLOSE: what was wrong */
+	bool compressed;    /* MESSAGE: RSV1 was set on its first frame (not inflated, not
+	                       UTF-8 checked: the caller inflates and validates) */
 };
 
 struct wsc_reader {
 	/* configuration (set by wsc_reader_init) */
-	bool peer_is_client; /* frames MUST be masked (else MUST NOT) */
-	uint8_t allowed_rsv; /* RSV bits an extension negotiated */
-	size_t max_message;  /* larger messages are a 1009 violation */
+	bool peer_is_client;   /* frames MUST be masked (else MUST NOT) */
+	uint8_t allowed_rsv;   /* RSV bits an extension negotiated */
+	size_t max_message;    /* larger messages are a 1009 violation */
 	bool close_codes_2018; /* also accept 1012-1014 (registered since RFC 6455) */
 
 	/* frame parsing */
@@ -164,7 +166,8 @@ struct wsc_reader {
 	/* an event waiting to be returned after FRAME */
 	bool has_pending;
 	struct wsc_rd_event pending;
-	bool reset_msg; /* release the delivered message on the next call */
+	bool reset_msg;      /* release the delivered message on the next call */
+	bool msg_compressed; /* RSV1 on the message's first frame (allowed_rsv has RSV1) */
 };
 
 /*

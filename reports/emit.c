@@ -699,6 +699,15 @@ void wsc_json_int(struct wsc_json *j, long long v)
 	wsc_out_printf(j->b, "%lld", v);
 }
 
+void wsc_json_num(struct wsc_json *j, double v, int decimals)
+{
+	pre_item(j);
+	if (v != v || v > 1e300 || v < -1e300)
+		wsc_out_puts(j->b, "null");
+	else
+		wsc_out_printf(j->b, "%.*f", decimals, v);
+}
+
 void wsc_json_bool(struct wsc_json *j, bool v)
 {
 	pre_item(j);

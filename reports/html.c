@@ -159,7 +159,13 @@ static void close_cell(struct wsc_out *b, const struct wsc_result *r, size_t idx
 static bool report_time(const struct wsc_case *c)
 {
 	int cat = wsc_id_category(c->id);
-	return cat == 9 || cat == 12 || cat == 13;
+	return cat == 9 || cat == 12 || cat == 13 || c->report_time;
+}
+
+static bool report_ratio(const struct wsc_result *r)
+{
+	int cat = wsc_id_category(r->c->id);
+	return cat == 12 || cat == 13 || (r->obs.pmd_negotiated && cat == 105);
 }
 
 static void row_kv(struct wsc_out *b, const char *k, const char *v)
@@ -358,6 +364,24 @@ static void detail(struct wsc_out *b, const struct wsc_run *run, const struct ws
 	row_reason(b, "remoteCloseReason", o->remote_close_reason, o->remote_close_reason_len);
 	if (o->protocol_violation)
 		row_kv(b, "Peer protocol violation", o->protocol_violation);
+	if (o->roundtrip_error)
+		row_kv(b, "Round trips", o->roundtrip_error);
+	if (o->rt_us) {
+		char t[160];
+		double sec = (double)o->rt_us / 1e6;
+		snprintf(t, sizeof(t), "%llu round trips in %.3f s: %.1f MB/s, %.0f msgs/s",
+		         (unsigned long long)o->rt_messages, sec,
+		         (double)(o->app_out + o->app_in) / 1e6 / sec,
+		         (double)o->rt_messages / sec);
+		row_kv(b, "Throughput", t);
+	}
+	if (report_ratio(r) && o->app_in && o->app_out) {
+		char t[160];
+		snprintf(t, sizeof(t), "in %.3f, out %.3f (WebSocket payload / application bytes)",
+		         (double)o->ws_in / (double)o->app_in,
+		         (double)o->ws_out / (double)o->app_out);
+		row_kv(b, "Compression ratio", t);
+	}
 	if (o->target_crashed)
 		row_kv(b, "Target", "crashed during this case");
 	wsc_out_puts(b, "</table>\n<h3>Opening handshake</h3>\n<pre>");
@@ -547,6 +571,10 @@ int wsc_report_html(const struct wsc_run *run, const char *dir, char *err, size_
 			               label);
 			if (report_time(c))
 				wsc_out_printf(&b, "<br>%u ms", (unsigned)r->obs.duration_ms);
+			if (report_ratio(r) && r->obs.app_in && r->obs.app_out)
+				wsc_out_printf(&b, "<br>[%.3f/%.3f]",
+				               (double)r->obs.ws_in / (double)r->obs.app_in,
+				               (double)r->obs.ws_out / (double)r->obs.app_out);
 			wsc_out_puts(&b, "</td>");
 			close_cell(&b, r, hit);
 		}

@@ -280,7 +280,84 @@ static void json_wirelog(struct wsc_json *j, const struct wsc_observation *o)
 static bool report_time(const struct wsc_case *c)
 {
 	int cat = wsc_id_category(c->id);
-	return cat == 9 || cat == 12 || cat == 13;
+	return cat == 9 || cat == 12 || cat == 13 || c->report_time;
+}
+
+/* Compression ratios and trafficStats: Autobahn's 12.x/13.x, and our own
+ * compression cases that negotiated permessage-deflate. */
+static bool report_ratio(const struct wsc_result *r)
+{
+	int cat = wsc_id_category(r->c->id);
+	return cat == 12 || cat == 13 ||
+	       (r->obs.pmd_negotiated && wsc_id_category(r->c->id) == 105);
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+/* Autobahn's trafficStats (after the opening handshake; ratios = WebSocket
+ * payload bytes / application bytes; overhead = framing bytes / payload). */
+static void json_traffic(struct wsc_json *j, const struct wsc_observation *o)
+{
+	uint64_t in_wire = o->rx_octets - o->preopen_rx, out_wire = o->tx_octets - o->preopen_tx;
+	uint64_t in_frames = (uint64_t)o->rx_frames[0] + o->rx_frames[1] + o->rx_frames[2];
+	uint64_t out_frames = (uint64_t)o->tx_frames[0] + o->tx_frames[1] + o->tx_frames[2];
+	wsc_json_obj(j);
+	wsc_json_key(j, "incomingCompressionRatio");
+	wsc_json_num(j, ratio(o->ws_in, o->app_in), 6);
+	wsc_json_key(j, "incomingOctetsAppLevel");
+	wsc_json_int(j, (long long)o->app_in);
+	wsc_json_key(j, "incomingOctetsWebSocketLevel");
+	wsc_json_int(j, (long long)o->ws_in);
+	wsc_json_key(j, "incomingOctetsWireLevel");
+	wsc_json_int(j, (long long)in_wire);
+	wsc_json_key(j, "incomingWebSocketFrames");
+	wsc_json_int(j, (long long)in_frames);
+	wsc_json_key(j, "incomingWebSocketMessages");
+	wsc_json_int(j, (long long)o->msgs_in);
+	wsc_json_key(j, "incomingWebSocketOverhead");
+	wsc_json_num(j, ratio(in_wire > o->ws_in ? in_wire - o->ws_in : 0, o->ws_in), 6);
+	wsc_json_key(j, "outgoingCompressionRatio");
+	wsc_json_num(j, ratio(o->ws_out, o->app_out), 6);
+	wsc_json_key(j, "outgoingOctetsAppLevel");
+	wsc_json_int(j, (long long)o->app_out);
+	wsc_json_key(j, "outgoingOctetsWebSocketLevel");
+	wsc_json_int(j, (long long)o->ws_out);
+	wsc_json_key(j, "outgoingOctetsWireLevel");
+	wsc_json_int(j, (long long)out_wire);
+	wsc_json_key(j, "outgoingWebSocketFrames");
+	wsc_json_int(j, (long long)out_frames);
+	wsc_json_key(j, "outgoingWebSocketMessages");
+	wsc_json_int(j, (long long)o->msgs_out);
+	wsc_json_key(j, "outgoingWebSocketOverhead");
+	wsc_json_num(j, ratio(out_wire > o->ws_out ? out_wire - o->ws_out : 0, o->ws_out), 6);
+	wsc_json_key(j, "preopenIncomingOctetsWireLevel");
+	wsc_json_int(j, (long long)o->preopen_rx);
+	wsc_json_key(j, "preopenOutgoingOctetsWireLevel");
+	wsc_json_int(j, (long long)o->preopen_tx);
+	wsc_json_obj_end(j);
+}
+
+/* Our own throughput over the round trips (report.json only). */
+static void json_throughput(struct wsc_json *j, const struct wsc_observation *o)
+{
+	if (!o->rt_us) {
+		wsc_json_null(j);
+		return;
+	}
+	double s = (double)o->rt_us / 1e6;
+	wsc_json_obj(j);
+	wsc_json_key(j, "MBps");
+	wsc_json_num(j, (double)(o->app_out + o->app_in) / 1e6 / s, 3);
+	wsc_json_key(j, "msgsPerSecond");
+	wsc_json_num(j, (double)o->rt_messages / s, 1);
+	wsc_json_key(j, "roundTrips");
+	wsc_json_int(j, (long long)o->rt_messages);
+	wsc_json_key(j, "seconds");
+	wsc_json_num(j, s, 6);
+	wsc_json_obj_end(j);
 }
 
 /* The 39 keys, in sorted order. */
@@ -342,7 +419,7 @@ static void case_json(struct wsc_out *b, const struct wsc_result *r)
 	wsc_json_key(&j, "remoteCloseReason");
 	json_reason(&j, o->remote_close_code, o->remote_close_reason, o->remote_close_reason_len);
 	wsc_json_key(&j, "reportCompressionRatio");
-	wsc_json_bool(&j, false);
+	wsc_json_bool(&j, report_ratio(r));
 	wsc_json_key(&j, "reportTime");
 	wsc_json_bool(&j, report_time(c));
 	wsc_json_key(&j, "result");
@@ -357,7 +434,10 @@ static void case_json(struct wsc_out *b, const struct wsc_result *r)
 	wsc_iso_time(o->started_unix_ms, ts);
 	wsc_json_str(&j, ts);
 	wsc_json_key(&j, "trafficStats");
-	wsc_json_null(&j);
+	if (report_ratio(r))
+		json_traffic(&j, o);
+	else
+		wsc_json_null(&j);
 	wsc_json_key(&j, "txFrameStats");
 	json_frame_stats(&j, o->tx_frames);
 	wsc_json_key(&j, "txOctetStats");
@@ -507,6 +587,14 @@ static void run_json(struct wsc_out *b, const struct wsc_run *run, const size_t 
 			wsc_json_str(&j, ts);
 			wsc_json_key(&j, "duration_ms");
 			wsc_json_int(&j, r->obs.duration_ms);
+			wsc_json_key(&j, "throughput");
+			json_throughput(&j, &r->obs);
+			if (report_ratio(r)) {
+				wsc_json_key(&j, "compressionRatioIn");
+				wsc_json_num(&j, ratio(r->obs.ws_in, r->obs.app_in), 3);
+				wsc_json_key(&j, "compressionRatioOut");
+				wsc_json_num(&j, ratio(r->obs.ws_out, r->obs.app_out), 3);
+			}
 			wsc_json_key(&j, "localCloseCode");
 			json_code(&j, r->obs.local_close_code);
 			wsc_json_key(&j, "remoteCloseCode");

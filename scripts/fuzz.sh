@@ -3,7 +3,8 @@
 #
 # Builds one fuzz target (fuzz/fuzz_TARGET.c) with ASan+UBSan for the chosen
 # engine, into build-fuzz-libfuzzer/ or build-fuzz-afl/, and runs a campaign
-# of SECONDS seconds: libFuzzer with -fork=N, or AFL++ with one -M and N-1
+# of SECONDS seconds (FUZZ_BUILD_DIR overrides the build directory):
+# libFuzzer with -fork=N, or AFL++ with one -M and N-1
 # -S instances. Seeds come from fuzz/corpus/TARGET/ (left untouched); the
 # growing corpus lives in the build directory. New crashes are copied to
 # fuzz/crashes/TARGET/, named by their SHA-256, so that the replay build
@@ -53,7 +54,7 @@ keep_crash() {
 
 case $engine in
 libfuzzer)
-	bd=build-fuzz-libfuzzer
+	bd=${FUZZ_BUILD_DIR:-build-fuzz-libfuzzer}
 	if [ ! -f "$bd/build.ninja" ]; then
 		# fuzzer-no-link instruments the library for coverage feedback.
 		CC=clang meson setup "$bd" -Dfuzzing_engine=libfuzzer \
@@ -64,7 +65,8 @@ libfuzzer)
 	work=$bd/corpus/$target
 	art=$bd/artifacts/$target
 	mkdir -p "$work" "$art"
-	set -- -max_total_time="$secs" -artifact_prefix="$art/" -print_final_stats=1
+	set -- -max_total_time="$secs" -artifact_prefix="$art/" -print_final_stats=1 \
+		-rss_limit_mb=2048 -malloc_limit_mb=512 -max_len=65536 -timeout=5
 	[ -n "$dictarg" ] && set -- "$@" -dict="$dict"
 	[ "$jobs" -gt 1 ] && set -- "$@" -fork="$jobs"
 	status=0
@@ -80,7 +82,7 @@ afl)
 		echo "afl-clang-fast missing: apt-get install -y afl++" >&2
 		exit 2
 	}
-	bd=build-fuzz-afl
+	bd=${FUZZ_BUILD_DIR:-build-fuzz-afl}
 	if [ ! -f "$bd/build.ninja" ]; then
 		CC=afl-clang-fast meson setup "$bd" -Dfuzzing_engine=afl \
 			-Db_sanitize=address,undefined -Db_lundef=false \

@@ -7,13 +7,15 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh --test-deps
 
-echo "== meson test (release, gcc)"
+echo "== meson test (release, gcc, warnings are errors)"
+meson configure build -Dwerror=true >/dev/null
+ninja -C build >build/ninja.log 2>&1 || { cat build/ninja.log; exit 1; }
 meson test -C build --print-errorlogs
 
-echo "== meson test (ASan+UBSan, clang)"
+echo "== meson test (ASan+UBSan, clang, warnings are errors)"
 if [ ! -f build-asan/build.ninja ]; then
 	CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-		--buildtype=debugoptimized >/dev/null
+		--buildtype=debugoptimized -Dwerror=true >/dev/null
 fi
 ninja -C build-asan >build-asan/ninja.log 2>&1 || { cat build-asan/ninja.log; exit 1; }
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

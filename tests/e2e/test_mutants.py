@@ -59,12 +59,21 @@ EXPECTED = {
     "hs_bad_accept": ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*"],
     "hs_key_unchecked": ["100.5.2", "100.5.3", "100.5.4", "100.5.6"],
     "pmd_accept_bad_params": ["100.8.2", "100.8.3"],
-    # Compression cases (categories 12/13 and the RFC 7692 negatives) are
-    # another issue's work; until they exist nothing catches these two.
+    # server_no_context_takeover agreed: the mutant's compressor keeps its
+    # window, so the harness cannot inflate its second message.
+    "takeover_ignored": ["13.2.2", "13.2.3"],
+    # Equivalent mutant under wsref-echo's defaults: max_message (64 MiB) also
+    # bounds inflated bytes, so a bomb still ends in 1009 without the inflate
+    # cap. Only a server whose inflate cap is below its message limit shows it.
     "inflate_no_cap": [],
-    "takeover_ignored": [],
 }
-NOT_CAUGHT_YET = {"inflate_no_cap", "takeover_ignored"}
+NOT_CAUGHT_YET = {"inflate_no_cap"}
+
+# Bulk categories (9.x, 12.x, 13.x) are left out: minutes each against every
+# mutant. Three short 13.2 rows stay in for the context-takeover mutant.
+MUTANT_CASES = ",".join(["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*",
+                         "100.*", "102.*", "103.*", "104.*", "105.*",
+                         "13.2.1", "13.2.2", "13.2.3"])
 
 
 def utf8_invalid_ids():
@@ -86,7 +95,8 @@ def expand(patterns, all_ids):
 def _suite(exe, report_dir, agent):
     return run_wsconform(["server", server_url(), "--exec", f"{exe} --port {{port}}", "--strict",
                           "-j", "16", "--agent", agent, "--report-dir", report_dir,
-                          "--no-progress", "--color", "never"], timeout=RUN_TIMEOUT)
+                          "--no-progress", "--color", "never", "--cases", MUTANT_CASES],
+                         timeout=RUN_TIMEOUT)
 
 
 @pytest.fixture(scope="module")

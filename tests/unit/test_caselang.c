@@ -551,7 +551,8 @@ static void test_errors(void)
 	expect_error("expand tables/none-such.tsv\n",
 	             "t.wsc:1:8: table tables/none-such.tsv not found (built in)");
 	expect_error(HDR "  send text \"\x01\" junk\xff\nend\n",
-	             "t.wsc:4:17: expected an option (fin= rsv= mask= len= lenform= frag= chop=), "
+	             "t.wsc:4:17: expected an option (fin= rsv= mask= len= lenform= frag= chop= "
+	             "compress=), "
 	             "got 'junk\\xff'");
 }
 

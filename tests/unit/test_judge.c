@@ -474,6 +474,15 @@ static void test_unimplemented_when_extension_not_negotiated(void)
 	struct wsc_result r;
 	res_init(&r, &t, false);
 	r.obs.http_response = strdup("HTTP/1.1 101 Switching Protocols\r\n\r\n");
+	/* without `require-extension` a declined offer is not a skip */
+	wsc_judge(&r, WSC_PROFILE_RFC);
+	ASSERT_EQ(r.behavior, WSC_V_FAILED);
+	free(r.result_text);
+	free(r.result_close_text);
+	r.result_text = r.result_close_text = NULL;
+	/* with it, the VM records the missing extension: UNIMPLEMENTED */
+	t.c.require_extension = "permessage-deflate";
+	r.obs.extension_missing = strdup("permessage-deflate was offered but not accepted");
 	wsc_judge(&r, WSC_PROFILE_RFC);
 	ASSERT_EQ(r.behavior, WSC_V_UNIMPLEMENTED);
 	ASSERT(wsc_result_skipped(&r));
@@ -481,6 +490,11 @@ static void test_unimplemented_when_extension_not_negotiated(void)
 	free(r.obs.http_response);
 	r.obs.http_response = strdup("HTTP/1.1 101 Switching Protocols\r\n"
 	                             "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+	free(r.obs.extension_missing);
+	r.obs.extension_missing = NULL;
+	free(r.result_text);
+	free(r.result_close_text);
+	r.result_text = r.result_close_text = NULL;
 	wsc_judge(&r, WSC_PROFILE_RFC);
 	ASSERT_EQ(r.behavior, WSC_V_FAILED); /* negotiated, but the text never came */
 	wsc_result_free(&r);

@@ -296,6 +296,9 @@ static void add_result(struct wsc_run *run, const char *agent, int ci, int v, si
 	if (ci == 3 && v == 0) {
 		free(o->http_response);
 		o->http_response = strdup("HTTP/1.1 101 Switching Protocols\r\n\r\n");
+		/* what the VM records when `require-extension` is not met */
+		o->extension_missing =
+		        strdup("permessage-deflate was offered but the peer did not accept it");
 	}
 	wsc_judge(&r, WSC_PROFILE_RFC);
 	ASSERT_EQ(wsc_run_add(run, &r), 0);

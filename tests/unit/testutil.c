@@ -34,7 +34,8 @@ static size_t guard_span(size_t len)
 uint8_t *tu_guard_copy(const void *data, size_t len)
 {
 	size_t ps = page_size(), span = guard_span(len);
-	uint8_t *base = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *base =
+	        mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		abort();
 	if (mprotect(base + span - ps, ps, PROT_NONE) != 0)

@@ -18,47 +18,47 @@ extern unsigned long tu_checks, tu_failures;
 extern const char *tu_current;
 
 void tu_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
-#define ASSERT(expr)                                                                   \
-	do {                                                                           \
-		tu_checks++;                                                           \
-		if (!(expr))                                                           \
-			tu_fail(__FILE__, __LINE__, "ASSERT(%s)", #expr);              \
+#define ASSERT(expr)                                                      \
+	do {                                                              \
+		tu_checks++;                                              \
+		if (!(expr))                                              \
+			tu_fail(__FILE__, __LINE__, "ASSERT(%s)", #expr); \
 	} while (0)
 
-#define ASSERT_EQ(a, b)                                                                \
-	do {                                                                           \
-		long long tu_a_ = (long long)(a), tu_b_ = (long long)(b);              \
-		tu_checks++;                                                           \
-		if (tu_a_ != tu_b_)                                                    \
-			tu_fail(__FILE__, __LINE__, "ASSERT_EQ(%s, %s): %lld != %lld", #a, \
-			        #b, tu_a_, tu_b_);                                     \
+#define ASSERT_EQ(a, b)                                                                        \
+	do {                                                                                   \
+		long long tu_a_ = (long long)(a), tu_b_ = (long long)(b);                      \
+		tu_checks++;                                                                   \
+		if (tu_a_ != tu_b_)                                                            \
+			tu_fail(__FILE__, __LINE__, "ASSERT_EQ(%s, %s): %lld != %lld", #a, #b, \
+			        tu_a_, tu_b_);                                                 \
 	} while (0)
 
-#define ASSERT_STREQ(a, b)                                                             \
-	do {                                                                           \
-		const char *tu_a_ = (a), *tu_b_ = (b);                                 \
-		tu_checks++;                                                           \
-		if (!tu_a_ || !tu_b_ || strcmp(tu_a_, tu_b_) != 0)                     \
-			tu_fail(__FILE__, __LINE__, "ASSERT_STREQ(%s, %s): \"%s\" != \"%s\"", \
-			        #a, #b, tu_a_ ? tu_a_ : "(null)", tu_b_ ? tu_b_ : "(null)"); \
+#define ASSERT_STREQ(a, b)                                                                        \
+	do {                                                                                      \
+		const char *tu_a_ = (a), *tu_b_ = (b);                                            \
+		tu_checks++;                                                                      \
+		if (!tu_a_ || !tu_b_ || strcmp(tu_a_, tu_b_) != 0)                                \
+			tu_fail(__FILE__, __LINE__, "ASSERT_STREQ(%s, %s): \"%s\" != \"%s\"", #a, \
+			        #b, tu_a_ ? tu_a_ : "(null)", tu_b_ ? tu_b_ : "(null)");          \
 	} while (0)
 
-#define ASSERT_MEMEQ(a, alen, b, blen)                                                 \
-	do {                                                                           \
-		size_t tu_al_ = (alen), tu_bl_ = (blen);                               \
-		tu_checks++;                                                           \
-		if (tu_al_ != tu_bl_ || memcmp((a), (b), tu_al_) != 0)                 \
-			tu_fail(__FILE__, __LINE__, "ASSERT_MEMEQ(%s, %s): lengths %zu, %zu", \
-			        #a, #b, tu_al_, tu_bl_);                               \
+#define ASSERT_MEMEQ(a, alen, b, blen)                                                            \
+	do {                                                                                      \
+		size_t tu_al_ = (alen), tu_bl_ = (blen);                                          \
+		tu_checks++;                                                                      \
+		if (tu_al_ != tu_bl_ || memcmp((a), (b), tu_al_) != 0)                            \
+			tu_fail(__FILE__, __LINE__, "ASSERT_MEMEQ(%s, %s): lengths %zu, %zu", #a, \
+			        #b, tu_al_, tu_bl_);                                              \
 	} while (0)
 
 /* Run one test function, recording its name for failure messages. */
-#define RUN(fn)                                                                        \
-	do {                                                                           \
-		tu_current = #fn;                                                      \
-		fn();                                                                  \
+#define RUN(fn)                   \
+	do {                      \
+		tu_current = #fn; \
+		fn();             \
 	} while (0)
 
 /*
