@@ -92,7 +92,8 @@ int main(int argc, char **argv)
 			n++;
 		}
 		closedir(d);
-		qsort(names, n, sizeof(*names), cmp); /* deterministic order */
+		if (n > 1) /* an empty directory leaves names NULL: qsort must not see it */
+			qsort(names, n, sizeof(*names), cmp); /* deterministic order */
 		for (size_t k = 0; k < n; k++) {
 			errors += run_file(names[k]) != 0;
 			files++;

@@ -254,6 +254,8 @@ int wsc_id_cmp(const char *a, const char *b);
 /* The category's name for an ID ("Framing"), or "Misc" if undeclared. */
 const char *wsc_category_name(const struct wsc_catalog *cat, const char *id);
 const struct wsc_case *wsc_catalog_find(const struct wsc_catalog *cat, const char *id);
+/* Does the case's handshake expect 101 (no expect-status list, or 101 in it)? */
+bool wsc_case_expects_101(const struct wsc_case *c);
 
 /*
  * Select cases. include/exclude are patterns as Autobahn reads them: with a

@@ -34,6 +34,7 @@
 
 #include "case.h"
 #include "datasets.h"
+#include "util.h"
 
 #define WSC_MAX_PAYLOAD       ((uint64_t)64 << 20)
 #define WSC_MAX_PAYLOAD_TOTAL ((uint64_t)256 << 20)
@@ -343,17 +344,6 @@ static int unexpected(struct parser *P, const struct tok *t, const char *what)
 
 /* -------------------------------------------------------------- lexer */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r';
@@ -397,7 +387,7 @@ static int lex_next(struct lex *L, struct tok *t)
 	if (c == 'x' && pos + 1 < n && s[pos + 1] == '"') {
 		size_t start = pos + 2, digits = 0;
 		for (pos = start; pos < n && s[pos] != '"'; pos++) {
-			if (hexval((unsigned char)s[pos]) >= 0)
+			if (wsc_hexval((unsigned char)s[pos]) >= 0)
 				digits++;
 			else if (s[pos] != ' ' && s[pos] != '\t')
 				return perr(L->P, (int)pos + 1, "bad hex digit in x\"...\"");
@@ -423,8 +413,8 @@ static int lex_next(struct lex *L, struct tok *t)
 			if (e == '\\' || e == '"' || e == 'n' || e == 'r' || e == 't') {
 				pos += 2;
 			} else if (e == 'x') {
-				if (pos + 3 >= n || hexval((unsigned char)s[pos + 2]) < 0 ||
-				    hexval((unsigned char)s[pos + 3]) < 0)
+				if (pos + 3 >= n || wsc_hexval((unsigned char)s[pos + 2]) < 0 ||
+				    wsc_hexval((unsigned char)s[pos + 3]) < 0)
 					return perr(L->P, (int)pos + 1,
 					            "bad escape: \\x needs two hex digits");
 				pos += 4;
@@ -482,7 +472,7 @@ static size_t atom_len(const struct tok *t)
 	size_t n = 0;
 	if (t->k == T_HEX) {
 		for (size_t i = 0; i < t->n; i++)
-			if (hexval((unsigned char)t->s[i]) >= 0)
+			if (wsc_hexval((unsigned char)t->s[i]) >= 0)
 				n++;
 		return n / 2;
 	}
@@ -504,7 +494,7 @@ static void atom_fill(const struct tok *t, uint8_t *dst)
 	if (t->k == T_HEX) {
 		int hi = -1;
 		for (size_t i = 0; i < t->n; i++) {
-			int v = hexval((unsigned char)t->s[i]);
+			int v = wsc_hexval((unsigned char)t->s[i]);
 			if (v < 0)
 				continue;
 			if (hi < 0) {
@@ -535,8 +525,8 @@ static void atom_fill(const struct tok *t, uint8_t *dst)
 			dst[j++] = '\t';
 			break;
 		case 'x':
-			dst[j++] = (uint8_t)(hexval((unsigned char)t->s[i + 2]) << 4 |
-			                     hexval((unsigned char)t->s[i + 3]));
+			dst[j++] = (uint8_t)(wsc_hexval((unsigned char)t->s[i + 2]) << 4 |
+			                     wsc_hexval((unsigned char)t->s[i + 3]));
 			i += 2;
 			break;
 		default: /* \\ and \" */
@@ -573,7 +563,7 @@ static int tok_u64(const struct tok *t, uint64_t max, uint64_t *out)
 		i = 2;
 	}
 	for (; i < t->n; i++) {
-		int d = base == 16 ? hexval((unsigned char)t->s[i])
+		int d = base == 16 ? wsc_hexval((unsigned char)t->s[i])
 		                   : (t->s[i] >= '0' && t->s[i] <= '9' ? t->s[i] - '0' : -1);
 		if (d < 0)
 			return -1;
@@ -1281,12 +1271,12 @@ static int send_options(struct sctx *s, struct tok *t, struct wsc_send *snd)
 				return perr(s->P, v.col,
 				            "bad mask (expected none or 8 hex digits)");
 			for (int i = 0; i < 8; i++)
-				if (hexval((unsigned char)v.s[i]) < 0)
+				if (wsc_hexval((unsigned char)v.s[i]) < 0)
 					return perr(s->P, v.col + i,
 					            "bad mask (expected none or 8 hex digits)");
 			for (int i = 0; i < 4; i++)
-				snd->key[i] = (uint8_t)(hexval((unsigned char)v.s[2 * i]) << 4 |
-				                        hexval((unsigned char)v.s[2 * i + 1]));
+				snd->key[i] = (uint8_t)(wsc_hexval((unsigned char)v.s[2 * i]) << 4 |
+				                        wsc_hexval((unsigned char)v.s[2 * i + 1]));
 			snd->mask = WSC_MASK_KEY;
 			break;
 		case 3:
@@ -2906,6 +2896,16 @@ const struct wsc_case *wsc_catalog_find(const struct wsc_catalog *cat, const cha
 		if (strcmp(cat->cases[i].id, id) == 0)
 			return &cat->cases[i];
 	return NULL;
+}
+
+bool wsc_case_expects_101(const struct wsc_case *c)
+{
+	if (c->hs.n_expect_status == 0)
+		return true;
+	for (size_t i = 0; i < c->hs.n_expect_status && i < 8; i++)
+		if (c->hs.expect_status[i] == 101)
+			return true;
+	return false;
 }
 
 const char *wsc_category_name(const struct wsc_catalog *cat, const char *id)

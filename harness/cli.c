@@ -131,35 +131,6 @@ static int usage_error(const char *fmt, ...)
 	return WSC_EXIT_USAGE;
 }
 
-/* mkdir -p. Returns 0, or -1 with errno set. */
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		char saved = buf[i];
-		buf[i] = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		buf[i] = saved;
-	}
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
-
 /* Replace every `{key}` in s with val. Returns a malloc'ed string or NULL. */
 static char *subst(const char *s, const char *key, const char *val)
 {
@@ -1189,13 +1160,13 @@ static int cmd_run(struct options *o, const char *version)
 
 	/* Output locations. */
 	if (!o->no_report) {
-		if (mkdir_p(o->report_dir) < 0 || access(o->report_dir, W_OK) < 0) {
+		if (wsc_mkdir_p(o->report_dir) < 0 || access(o->report_dir, W_OK) < 0) {
 			errmsg("report directory %s: %s", o->report_dir, strerror(errno));
 			rc = WSC_EXIT_USAGE;
 			goto out;
 		}
 	}
-	if (o->dump_wire && mkdir_p(o->dump_wire) < 0) {
+	if (o->dump_wire && wsc_mkdir_p(o->dump_wire) < 0) {
 		errmsg("--dump-wire %s: %s", o->dump_wire, strerror(errno));
 		rc = WSC_EXIT_USAGE;
 		goto out;

@@ -265,26 +265,11 @@ struct fhdr {
 /* Parse the header at off; false when incomplete. */
 static bool frame_at(const uint8_t *p, size_t n, size_t off, struct fhdr *h)
 {
-	if (n - off < 2)
+	uint64_t len;
+	size_t hl = wsc_wire_peek_header(p + off, n - off, &len);
+	if (hl == 0)
 		return false;
-	size_t hl = 2;
-	uint64_t len = p[off + 1] & 0x7F;
-	if (len == 126) {
-		if (n - off < 4)
-			return false;
-		len = (uint64_t)p[off + 2] << 8 | p[off + 3];
-		hl = 4;
-	} else if (len == 127) {
-		if (n - off < 10)
-			return false;
-		len = 0;
-		for (int i = 0; i < 8; i++)
-			len = len << 8 | p[off + 2 + i];
-		hl = 10;
-	}
 	h->masked = p[off + 1] & 0x80;
-	if (h->masked)
-		hl += 4;
 	if (n - off < hl)
 		return false;
 	h->off = off;
@@ -388,12 +373,7 @@ static bool usable(const struct wsc_case *c)
 {
 	if (!(c->side & WSC_SIDE_SERVER) || c->hs.has_raw_request || c->n_steps == 0)
 		return false;
-	if (c->hs.n_expect_status == 0)
-		return true;
-	for (size_t i = 0; i < c->hs.n_expect_status && i < 8; i++)
-		if (c->hs.expect_status[i] == 101)
-			return true;
-	return false;
+	return wsc_case_expects_101(c);
 }
 
 static void fcase_from(struct fcase *f, const struct wsc_case *oc, struct rng *r)

@@ -235,16 +235,6 @@ static bool headers_hold(const struct wsc_case *c, const struct wsc_observation 
 	return true;
 }
 
-static bool expects_101(const struct wsc_case *c)
-{
-	if (c->hs.n_expect_status == 0)
-		return true;
-	for (size_t i = 0; i < c->hs.n_expect_status && i < 8; i++)
-		if (c->hs.expect_status[i] == 101)
-			return true;
-	return false;
-}
-
 /* The case talks about Sec-WebSocket-Extensions in its own expectations. */
 /* ---- the close verdict ---- */
 
@@ -444,7 +434,7 @@ void wsc_judge(struct wsc_result *r, enum wsc_profile profile)
 	wsc_out_init(&t);
 	wsc_out_init(&ct);
 
-	if (!expects_101(c) && !r->is_server) {
+	if (!wsc_case_expects_101(c) && !r->is_server) {
 		/* The peer must refuse the upgrade: status and headers decide. */
 		bool status_ok = false;
 		for (size_t i = 0; i < c->hs.n_expect_status && i < 8; i++)

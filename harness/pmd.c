@@ -344,7 +344,8 @@ int wsc_pmd_compress(struct wsc_pmd *p, const uint8_t *in, size_t n, struct wsc_
 	size_t start = out->len;
 	for (;;) {
 		uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-		z->next_in = (Bytef *)(uintptr_t)(in + (n - left));
+		/* An empty message may come with in == NULL: no pointer arithmetic then. */
+		z->next_in = (Bytef *)(uintptr_t)(n ? in + (n - left) : in);
 		z->avail_in = chunk;
 		bool last = chunk == left;
 		do {

@@ -44,6 +44,7 @@
 #include "target.h"
 #include "util.h"
 #include "vm.h"
+#include "wire.h"
 
 #define PROG "wsconform"
 
@@ -140,63 +141,6 @@ static bool agent_excluded(const struct server *S, const char *agent, const char
 
 /* ------------------------------------------------------------- HTTP parsing */
 
-/* Header lookup: number of `name` lines; v and vl get the last value (trimmed). */
-static int header(const char *h, size_t n, const char *name, const char **v, size_t *vl)
-{
-	int count = 0;
-	size_t nl = strlen(name);
-	const char *end = h + n;
-	const char *p = memchr(h, '\n', n);
-	while (p && p + 1 < end) {
-		p++;
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		const char *colon = memchr(p, ':', (size_t)(eol - p));
-		if (colon && (size_t)(colon - p) == nl && strncasecmp(p, name, nl) == 0) {
-			const char *a = colon + 1, *b = eol;
-			while (a < b && (*a == ' ' || *a == '\t'))
-				a++;
-			while (b > a && (b[-1] == '\r' || b[-1] == ' ' || b[-1] == '\t'))
-				b--;
-			*v = a;
-			*vl = (size_t)(b - a);
-			count++;
-		}
-		p = eol < end ? eol : NULL;
-	}
-	return count;
-}
-
-static bool has_token(const char *v, size_t n, const char *tok)
-{
-	size_t i = 0, tl = strlen(tok);
-	while (i < n) {
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		size_t s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		size_t e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e - s == tl && strncasecmp(v + s, tok, tl) == 0)
-			return true;
-	}
-	return false;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Query parameter `name` of target, percent-decoded ('+' is a space) into
  * out. Returns false when absent, too long, or holding a NUL.
@@ -214,9 +158,9 @@ static bool query_param(const char *target, const char *name, char *out, size_t 
 			size_t j = 0;
 			for (const char *s = p + nl + 1; s < e; s++) {
 				int c = (unsigned char)*s;
-				if (c == '%' && e - s >= 3 && hexval(s[1]) >= 0 &&
-				    hexval(s[2]) >= 0) {
-					c = hexval(s[1]) * 16 + hexval(s[2]);
+				if (c == '%' && e - s >= 3 && wsc_hexval(s[1]) >= 0 &&
+				    wsc_hexval(s[2]) >= 0) {
+					c = wsc_hexval(s[1]) * 16 + wsc_hexval(s[2]);
 					s += 2;
 				} else if (c == '+') {
 					c = ' ';
@@ -344,24 +288,26 @@ static int check_upgrade(const char *h, size_t n, char key[64], char *why, size_
 		snprintf(why, wl, "the request line does not end in HTTP/1.1");
 		return 400;
 	}
-	if (header(h, n, "Host", &v, &vl) != 1) {
+	if (wsc_http_header(h, n, "Host", &v, &vl) != 1) {
 		snprintf(why, wl, "no Host header (or more than one)");
 		return 400;
 	}
-	if (header(h, n, "Upgrade", &v, &vl) < 1 || !has_token(v, vl, "websocket")) {
+	if (wsc_http_header(h, n, "Upgrade", &v, &vl) < 1 ||
+	    !wsc_http_has_token(v, vl, "websocket")) {
 		snprintf(why, wl, "no 'Upgrade: websocket' header");
 		return 400;
 	}
-	if (header(h, n, "Connection", &v, &vl) < 1 || !has_token(v, vl, "upgrade")) {
+	if (wsc_http_header(h, n, "Connection", &v, &vl) < 1 ||
+	    !wsc_http_has_token(v, vl, "upgrade")) {
 		snprintf(why, wl, "the Connection header does not hold the token 'Upgrade'");
 		return 400;
 	}
-	if (header(h, n, "Sec-WebSocket-Version", &v, &vl) != 1 || vl != 2 ||
+	if (wsc_http_header(h, n, "Sec-WebSocket-Version", &v, &vl) != 1 || vl != 2 ||
 	    memcmp(v, "13", 2) != 0) {
 		snprintf(why, wl, "Sec-WebSocket-Version is not 13");
 		return 426;
 	}
-	if (header(h, n, "Sec-WebSocket-Key", &v, &vl) != 1 || vl != 24) {
+	if (wsc_http_header(h, n, "Sec-WebSocket-Key", &v, &vl) != 1 || vl != 24) {
 		snprintf(why, wl, "Sec-WebSocket-Key is missing, repeated or not 24 characters");
 		return 400;
 	}
@@ -611,7 +557,7 @@ static void on_request(struct server *S, struct conn *c, size_t hlen)
 	target[sp2 - sp1 - 1] = '\0';
 	const char *v;
 	size_t vl;
-	bool upgrade = header(h, hlen, "Upgrade", &v, &vl) > 0;
+	bool upgrade = wsc_http_header(h, hlen, "Upgrade", &v, &vl) > 0;
 	size_t plen = strcspn(target, "?");
 #define PATH_IS(s) (plen == sizeof(s) - 1 && memcmp(target, s, plen) == 0)
 	if (!upgrade) {
@@ -722,23 +668,10 @@ static bool has_close_frame(const uint8_t *p, size_t n)
 	size_t off = 0;
 	while (n - off >= 2) {
 		uint8_t op = p[off] & 0x0f;
-		uint64_t len = p[off + 1] & 0x7f;
-		size_t hl = 2;
-		if (len == 126) {
-			if (n - off < 4)
-				return false;
-			len = (uint64_t)p[off + 2] << 8 | p[off + 3];
-			hl = 4;
-		} else if (len == 127) {
-			if (n - off < 10)
-				return false;
-			len = 0;
-			for (int i = 0; i < 8; i++)
-				len = len << 8 | p[off + 2 + i];
-			hl = 10;
-		}
-		if (p[off + 1] & 0x80)
-			hl += 4;
+		uint64_t len;
+		size_t hl = wsc_wire_peek_header(p + off, n - off, &len);
+		if (hl == 0 || n - off < hl) /* header (with its mask key) incomplete */
+			return false;
 		if (len > n || n - off - hl < len)
 			return false;
 		if (op == 8)

@@ -228,3 +228,59 @@ bool wsc_ascii_ieq(const char *a, size_t an, const char *b)
 	}
 	return true;
 }
+
+int wsc_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int wsc_http_header(const char *head, size_t n, const char *name, const char **v, size_t *vl)
+{
+	int count = 0;
+	size_t nl = strlen(name);
+	const char *p = memchr(head, '\n', n); /* skip the first line */
+	const char *end = head + n;
+	while (p && p < end) {
+		p++;
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		const char *colon = memchr(p, ':', (size_t)(eol - p));
+		if (colon && (size_t)(colon - p) == nl && wsc_ascii_ieq(p, nl, name)) {
+			const char *a = colon + 1, *b = eol;
+			while (a < b && (*a == ' ' || *a == '\t'))
+				a++;
+			while (b > a && (b[-1] == '\r' || b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			*v = a;
+			*vl = (size_t)(b - a);
+			count++;
+		}
+		p = eol < end ? eol : NULL;
+	}
+	return count;
+}
+
+bool wsc_http_has_token(const char *v, size_t n, const char *tok)
+{
+	size_t i = 0;
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		size_t s = i;
+		while (i < n && v[i] != ',')
+			i++;
+		size_t e = i;
+		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e > s && wsc_ascii_ieq(v + s, e - s, tok))
+			return true;
+	}
+	return false;
+}

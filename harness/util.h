@@ -78,4 +78,17 @@ void wsc_ws_accept(const char *key, size_t key_len, char out[29]);
 /* Case-insensitive ASCII compare of n bytes / of NUL-terminated strings. */
 bool wsc_ascii_ieq(const char *a, size_t an, const char *b);
 
+/* Value of one hex digit (either case), or -1 when c is not one. */
+int wsc_hexval(int c);
+
+/*
+ * Header lookup in an HTTP head of n bytes (the first line, request or status
+ * line, is skipped). Returns the number of `name` lines (name compared without
+ * case); when nonzero, *v and *vl borrow the last one's value from head,
+ * trimmed of spaces and tabs (and a trailing CR).
+ */
+int wsc_http_header(const char *head, size_t n, const char *name, const char **v, size_t *vl);
+/* Does the comma-separated list v[0..n) hold tok (nonempty, compared without case)? */
+bool wsc_http_has_token(const char *v, size_t n, const char *tok);
+
 #endif

@@ -654,62 +654,6 @@ static void on_connected(struct wsc_vm *vm, uint64_t now)
 	flush(vm, now);
 }
 
-/* Header lookup in a response head: count of `name` lines, and the last value. */
-static int find_header(const char *head, size_t n, const char *name, const char **val, size_t *vlen)
-{
-	int count = 0;
-	size_t nl = strlen(name);
-	const char *p = memchr(head, '\n', n); /* skip the status line */
-	const char *end = head + n;
-	while (p && p < end) {
-		p++;
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		const char *colon = memchr(p, ':', (size_t)(eol - p));
-		if (colon && (size_t)(colon - p) == nl && wsc_ascii_ieq(p, nl, name)) {
-			const char *v = colon + 1, *ve = eol;
-			while (v < ve && (*v == ' ' || *v == '\t'))
-				v++;
-			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-				ve--;
-			*val = v;
-			*vlen = (size_t)(ve - v);
-			count++;
-		}
-		p = eol < end ? eol : NULL;
-	}
-	return count;
-}
-
-static bool has_token(const char *v, size_t n, const char *tok)
-{
-	size_t i = 0;
-	while (i < n) {
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		size_t s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		size_t e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e > s && wsc_ascii_ieq(v + s, e - s, tok))
-			return true;
-	}
-	return false;
-}
-
-static bool expects_101(const struct wsc_case *c)
-{
-	if (c->hs.n_expect_status == 0)
-		return true;
-	for (size_t i = 0; i < c->hs.n_expect_status; i++)
-		if (c->hs.expect_status[i] == 101)
-			return true;
-	return false;
-}
-
 static void hs_fail(struct wsc_vm *vm, uint64_t now, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
@@ -743,7 +687,7 @@ static void on_response(struct wsc_vm *vm, uint64_t now, size_t hlen)
 	    h[9] <= '9' && h[10] >= '0' && h[10] <= '9' && h[11] >= '0' && h[11] <= '9')
 		status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
 	o->http_status = status;
-	if (!expects_101(vm->c)) {
+	if (!wsc_case_expects_101(vm->c)) {
 		wsc_obs_note(o, rel(vm, now), "HTTP RESPONSE %d (CASE ENDS HERE)", status);
 		drop(vm, now);
 		return;
@@ -762,7 +706,7 @@ static void on_response(struct wsc_vm *vm, uint64_t now, size_t hlen)
 	}
 	const char *v;
 	size_t vl;
-	if (find_header(h, hlen, "Upgrade", &v, &vl) == 0) {
+	if (wsc_http_header(h, hlen, "Upgrade", &v, &vl) == 0) {
 		hs_fail(vm, now, "HTTP Upgrade header missing");
 		return;
 	}
@@ -770,15 +714,15 @@ static void on_response(struct wsc_vm *vm, uint64_t now, size_t hlen)
 		hs_fail(vm, now, "HTTP Upgrade header is not 'websocket'");
 		return;
 	}
-	if (find_header(h, hlen, "Connection", &v, &vl) == 0) {
+	if (wsc_http_header(h, hlen, "Connection", &v, &vl) == 0) {
 		hs_fail(vm, now, "HTTP Connection header missing");
 		return;
 	}
-	if (!has_token(v, vl, "upgrade")) {
+	if (!wsc_http_has_token(v, vl, "upgrade")) {
 		hs_fail(vm, now, "HTTP Connection header does not include 'upgrade'");
 		return;
 	}
-	int n_acc = find_header(h, hlen, "Sec-WebSocket-Accept", &v, &vl);
+	int n_acc = wsc_http_header(h, hlen, "Sec-WebSocket-Accept", &v, &vl);
 	if (n_acc == 0) {
 		hs_fail(vm, now, "HTTP Sec-WebSocket-Accept header missing");
 		return;

@@ -9,6 +9,31 @@
 
 /* ---------------------------------------------------------------- writer */
 
+size_t wsc_wire_peek_header(const uint8_t *p, size_t n, uint64_t *len)
+{
+	if (n < 2)
+		return 0;
+	size_t hl = 2;
+	uint64_t l = p[1] & 0x7F;
+	if (l == 126) {
+		if (n < 4)
+			return 0;
+		l = (uint64_t)p[2] << 8 | p[3];
+		hl = 4;
+	} else if (l == 127) {
+		if (n < 10)
+			return 0;
+		l = 0;
+		for (int i = 0; i < 8; i++)
+			l = l << 8 | p[2 + i];
+		hl = 10;
+	}
+	if (p[1] & 0x80)
+		hl += 4;
+	*len = l;
+	return hl;
+}
+
 size_t wsc_wire_header(uint8_t hdr[14], bool fin, uint8_t rsv, uint8_t opcode, bool masked,
                        const uint8_t key[4], uint64_t len, uint8_t lenform)
 {

@@ -69,6 +69,13 @@ size_t wsc_wire_header(uint8_t hdr[14], bool fin, uint8_t rsv, uint8_t opcode, b
                        const uint8_t key[4], uint64_t len, uint8_t lenform);
 
 /*
+ * Length of the frame header at p[0..n), mask key included (2 to 14), with
+ * the declared payload length in *len; 0 when n is too short to hold the
+ * length field. Whether n also covers the mask key is left to the caller.
+ */
+size_t wsc_wire_peek_header(const uint8_t *p, size_t n, uint64_t *len);
+
+/*
  * XOR n bytes with key, starting at key position `offset` (the frame payload
  * offset of p[0]).
  */
