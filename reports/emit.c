@@ -699,13 +699,50 @@ void wsc_json_int(struct wsc_json *j, long long v)
 	wsc_out_printf(j->b, "%lld", v);
 }
 
+/*
+ * A double as Python's repr() writes it (Autobahn's reports come from
+ * Python's json): the shortest digits that read back as the same double,
+ * fixed notation for exponents -4..15 with at least one decimal ("100.0"),
+ * scientific otherwise ("1e-05", "1e+16").
+ */
+static void py_float(char *out, size_t cap, double v)
+{
+	char e[48];
+	int p = 0;
+	for (; p < 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	const char *ep = strchr(e, 'e');
+	int exp = ep ? atoi(ep + 1) : 0;
+	if (exp < -4 || exp >= 16) {
+		snprintf(out, cap, "%s", e);
+		return;
+	}
+	int dec = p - exp;
+	snprintf(out, cap, "%.*f", dec > 0 ? dec : 0, v);
+	if (!strchr(out, '.') && strlen(out) + 2 < cap)
+		strcat(out, ".0");
+}
+
 void wsc_json_num(struct wsc_json *j, double v, int decimals)
 {
 	pre_item(j);
-	if (v != v || v > 1e300 || v < -1e300)
+	if (v != v || v > 1e300 || v < -1e300) {
 		wsc_out_puts(j->b, "null");
-	else
-		wsc_out_printf(j->b, "%.*f", decimals, v);
+		return;
+	}
+	/* Round to `decimals` places first (without libm). */
+	double scale = 1;
+	for (int i = 0; i < decimals && i < 15; i++)
+		scale *= 10;
+	double t = v * scale;
+	if (t < 9e18 && t > -9e18)
+		v = (double)(long long)(t + (t >= 0 ? 0.5 : -0.5)) / scale;
+	char buf[64];
+	py_float(buf, sizeof(buf), v);
+	wsc_out_puts(j->b, buf);
 }
 
 void wsc_json_bool(struct wsc_json *j, bool v)

@@ -122,7 +122,7 @@ void wsc_json_strn(struct wsc_json *j, const void *p, size_t n);
 void wsc_json_int(struct wsc_json *j, long long v);
 void wsc_json_bool(struct wsc_json *j, bool v);
 void wsc_json_null(struct wsc_json *j);
-/* A number with up to `decimals` decimals (non-finite -> null). */
+/* A number rounded to `decimals` places, written as Python repr() does (non-finite -> null). */
 void wsc_json_num(struct wsc_json *j, double v, int decimals);
 /* A payload rendered by wsc_out_payload, as a JSON string. */
 void wsc_json_payload(struct wsc_json *j, const uint8_t *data, size_t kept, size_t full_len);

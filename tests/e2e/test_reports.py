@@ -62,10 +62,15 @@ def agent_file_part(agent: str) -> str:
 def ref_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("reports")
     rep, junit = d / "rep", d / "junit.xml"
+    # Every category, but only the first rows of the bulk ones (9.x, 12.x,
+    # 13.x take minutes in full; their report fields are the same per row).
+    cases = ",".join(["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*", "100.*",
+                      "102.*", "103.*", "104.*", "105.*", "9.1.1", "9.7.1", "12.1.1",
+                      "12.2.1", "13.1.1", "13.7.1"])
     res = run_wsconform(["server", server_url(), "--exec",
                          f"{binary('wsref-echo')} --port {{port}}", "--agent", AGENT,
                          "--report-dir", rep, "--junit", junit, "--no-progress", "--color",
-                         "never"], timeout=180)
+                         "never", "--cases", cases], timeout=180)
     assert res.returncode in (0, 1), describe(res)
     return {"res": res, "rep": rep, "junit": junit, "dir": d}
 
