@@ -317,6 +317,8 @@ static void print_help(FILE *f)
 	      " --spec FILE               run an Autobahn fuzzingclient/fuzzingserver spec\n"
 	      "  " PROG
 	      " report DIR [--junit F]    judge an Autobahn-layout report; 'report merge'\n"
+	      "  " PROG
+	      " fuzz URL [options]        mutate traffic against a live server (fuzz --help)\n"
 	      "\n"
 	      "Selection:\n"
 	      "  --cases P           include cases matching P (repeatable, comma-separated;\n"
