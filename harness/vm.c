@@ -198,11 +198,34 @@ static void send_frame(struct wsc_vm *vm, uint64_t now, uint8_t opcode, const ui
 	vm->open_left = 0;
 }
 
+/*
+ * Record a Close frame we just sent that starts (or answers) the closing
+ * handshake: its code (1005 when empty) and reason, and, if the peer has not
+ * closed yet, that we closed first and when our wait for its reply ends.
+ */
+static void close_sent_bookkeeping(struct wsc_vm *vm, const uint8_t *p, size_t n, uint64_t now)
+{
+	struct wsc_observation *o = &vm->r->obs;
+	vm->close_sent = true;
+	o->local_close_code = n >= 2 ? (int)((unsigned)p[0] << 8 | p[1]) : 1005;
+	if (n > 2) {
+		free(o->local_close_reason);
+		o->local_close_reason = malloc(n - 2);
+		if (o->local_close_reason) {
+			memcpy(o->local_close_reason, p + 2, n - 2);
+			o->local_close_reason_len = n - 2;
+		}
+	}
+	if (!vm->close_rcvd) {
+		o->closed_by_me = true;
+		vm->t_close_hs = now + WSC_CLOSE_HS_TIMEOUT_US;
+	}
+}
+
 /* Send the first Close of the connection (ours or our reply). */
 static void send_close(struct wsc_vm *vm, uint64_t now, int code, const uint8_t *reason,
                        size_t rlen)
 {
-	struct wsc_observation *o = &vm->r->obs;
 	if (vm->close_sent || vm->tcp_closed || vm->phase != WSC_VM_WS)
 		return;
 	uint8_t p[125] = {0};
@@ -217,20 +240,7 @@ static void send_close(struct wsc_vm *vm, uint64_t now, int code, const uint8_t 
 		n = 2 + rlen;
 	}
 	send_frame(vm, now, 8, p, n);
-	vm->close_sent = true;
-	o->local_close_code = code >= 0 ? code : 1005;
-	if (n > 2) {
-		free(o->local_close_reason);
-		o->local_close_reason = malloc(n - 2);
-		if (o->local_close_reason) {
-			memcpy(o->local_close_reason, p + 2, n - 2);
-			o->local_close_reason_len = n - 2;
-		}
-	}
-	if (!vm->close_rcvd) {
-		o->closed_by_me = true;
-		vm->t_close_hs = now + WSC_CLOSE_HS_TIMEOUT_US;
-	}
+	close_sent_bookkeeping(vm, p, n, now);
 }
 
 /*
@@ -352,22 +362,7 @@ static void step_send(struct wsc_vm *vm, uint64_t now, const struct wsc_send *s)
 		return;
 	}
 	if (handshake_close) {
-		vm->close_sent = true;
-		const uint8_t *p = s->payload.p;
-		size_t n = s->payload.n;
-		o->local_close_code = n >= 2 ? (int)((unsigned)p[0] << 8 | p[1]) : 1005;
-		if (n > 2) {
-			free(o->local_close_reason);
-			o->local_close_reason = malloc(n - 2);
-			if (o->local_close_reason) {
-				memcpy(o->local_close_reason, p + 2, n - 2);
-				o->local_close_reason_len = n - 2;
-			}
-		}
-		if (!vm->close_rcvd) {
-			o->closed_by_me = true;
-			vm->t_close_hs = now + WSC_CLOSE_HS_TIMEOUT_US;
-		}
+		close_sent_bookkeeping(vm, s->payload.p, s->payload.n, now);
 	}
 }
 
