@@ -299,40 +299,42 @@ static double ratio(uint64_t a, uint64_t b)
 
 /* Autobahn's trafficStats (after the opening handshake; ratios = WebSocket
  * payload bytes / application bytes; overhead = framing bytes / payload). */
+/* One direction's seven trafficStats keys, "<dir>CompressionRatio" ... in sorted order. */
+static void json_traffic_dir(struct wsc_json *j, const char *dir, uint64_t app, uint64_t ws,
+                             uint64_t wire, uint64_t frames, uint64_t msgs)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "%sCompressionRatio", dir);
+	wsc_json_key(j, key);
+	wsc_json_num(j, ratio(ws, app), 6);
+	snprintf(key, sizeof(key), "%sOctetsAppLevel", dir);
+	wsc_json_key(j, key);
+	wsc_json_int(j, (long long)app);
+	snprintf(key, sizeof(key), "%sOctetsWebSocketLevel", dir);
+	wsc_json_key(j, key);
+	wsc_json_int(j, (long long)ws);
+	snprintf(key, sizeof(key), "%sOctetsWireLevel", dir);
+	wsc_json_key(j, key);
+	wsc_json_int(j, (long long)wire);
+	snprintf(key, sizeof(key), "%sWebSocketFrames", dir);
+	wsc_json_key(j, key);
+	wsc_json_int(j, (long long)frames);
+	snprintf(key, sizeof(key), "%sWebSocketMessages", dir);
+	wsc_json_key(j, key);
+	wsc_json_int(j, (long long)msgs);
+	snprintf(key, sizeof(key), "%sWebSocketOverhead", dir);
+	wsc_json_key(j, key);
+	wsc_json_num(j, ratio(wire > ws ? wire - ws : 0, ws), 6);
+}
+
 static void json_traffic(struct wsc_json *j, const struct wsc_observation *o)
 {
 	uint64_t in_wire = o->rx_octets - o->preopen_rx, out_wire = o->tx_octets - o->preopen_tx;
 	uint64_t in_frames = (uint64_t)o->rx_frames[0] + o->rx_frames[1] + o->rx_frames[2];
 	uint64_t out_frames = (uint64_t)o->tx_frames[0] + o->tx_frames[1] + o->tx_frames[2];
 	wsc_json_obj(j);
-	wsc_json_key(j, "incomingCompressionRatio");
-	wsc_json_num(j, ratio(o->ws_in, o->app_in), 6);
-	wsc_json_key(j, "incomingOctetsAppLevel");
-	wsc_json_int(j, (long long)o->app_in);
-	wsc_json_key(j, "incomingOctetsWebSocketLevel");
-	wsc_json_int(j, (long long)o->ws_in);
-	wsc_json_key(j, "incomingOctetsWireLevel");
-	wsc_json_int(j, (long long)in_wire);
-	wsc_json_key(j, "incomingWebSocketFrames");
-	wsc_json_int(j, (long long)in_frames);
-	wsc_json_key(j, "incomingWebSocketMessages");
-	wsc_json_int(j, (long long)o->msgs_in);
-	wsc_json_key(j, "incomingWebSocketOverhead");
-	wsc_json_num(j, ratio(in_wire > o->ws_in ? in_wire - o->ws_in : 0, o->ws_in), 6);
-	wsc_json_key(j, "outgoingCompressionRatio");
-	wsc_json_num(j, ratio(o->ws_out, o->app_out), 6);
-	wsc_json_key(j, "outgoingOctetsAppLevel");
-	wsc_json_int(j, (long long)o->app_out);
-	wsc_json_key(j, "outgoingOctetsWebSocketLevel");
-	wsc_json_int(j, (long long)o->ws_out);
-	wsc_json_key(j, "outgoingOctetsWireLevel");
-	wsc_json_int(j, (long long)out_wire);
-	wsc_json_key(j, "outgoingWebSocketFrames");
-	wsc_json_int(j, (long long)out_frames);
-	wsc_json_key(j, "outgoingWebSocketMessages");
-	wsc_json_int(j, (long long)o->msgs_out);
-	wsc_json_key(j, "outgoingWebSocketOverhead");
-	wsc_json_num(j, ratio(out_wire > o->ws_out ? out_wire - o->ws_out : 0, o->ws_out), 6);
+	json_traffic_dir(j, "incoming", o->app_in, o->ws_in, in_wire, in_frames, o->msgs_in);
+	json_traffic_dir(j, "outgoing", o->app_out, o->ws_out, out_wire, out_frames, o->msgs_out);
 	wsc_json_key(j, "preopenIncomingOctetsWireLevel");
 	wsc_json_int(j, (long long)o->preopen_rx);
 	wsc_json_key(j, "preopenOutgoingOctetsWireLevel");
