@@ -36,6 +36,7 @@
 #include "serve.h"
 #include "spec.h"
 #include "target.h"
+#include "zcache.h"
 
 #define PROG "wsconform"
 
@@ -273,6 +274,7 @@ enum {
 	OPT_VERSION,
 	OPT_SHARD,
 	OPT_MAX_MESSAGE,
+	OPT_NO_ZCACHE,
 };
 
 static const struct option long_opts[] = {
@@ -286,6 +288,7 @@ static const struct option long_opts[] = {
         {"junit", required_argument, NULL, OPT_JUNIT},
         {"markdown", required_argument, NULL, OPT_MARKDOWN},
         {"no-report", no_argument, NULL, OPT_NO_REPORT},
+        {"no-compression-cache", no_argument, NULL, OPT_NO_ZCACHE},
         {"exec", required_argument, NULL, OPT_EXEC},
         {"exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT},
         {"agent", required_argument, NULL, OPT_AGENT},
@@ -342,6 +345,9 @@ static void print_help(FILE *f)
 	      "                      cases; passed on to the built-in wsref-echo)\n"
 	      "  --dump-wire DIR     write the bytes each case sends to DIR/<id>.bin\n"
 	      "  --shard I/N         run only shard I (0..N-1): cases at positions p mod N == I\n"
+	      "  --no-compression-cache\n"
+	      "                      compress every round-trip message again instead of\n"
+	      "                      reusing an earlier case's identical payload\n"
 	      "\n"
 	      "Reports:\n"
 	      "  --report-dir DIR    index.json, index.html, per-case JSON (default\n"
@@ -508,6 +514,10 @@ static int parse_args(int argc, char **argv, struct options *o, const char *vers
 		case OPT_NO_REPORT:
 			o->no_report = true;
 			run_option(o, "--no-report");
+			break;
+		case OPT_NO_ZCACHE:
+			wsc_zcache_enable(false);
+			run_option(o, "--no-compression-cache");
 			break;
 		case OPT_EXEC:
 			if (!*optarg)

@@ -308,8 +308,8 @@ int wsc_pmd_init(struct wsc_pmd *p, const struct wsc_pmd_params *agreed,
 	p->inf = f;
 	if (!d || !f)
 		goto fail;
-	int wb = p->our_bits < 9 ? 9 : p->our_bits;
-	if (deflateInit2(d, Z_BEST_SPEED, Z_DEFLATED, -wb, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	p->def_bits = p->our_bits < 9 ? 9 : p->our_bits;
+	if (deflateInit2(d, Z_BEST_SPEED, Z_DEFLATED, -p->def_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		goto fail;
 	p->def_ok = true;
 	if (inflateInit2(f, -p->peer_bits) != Z_OK)

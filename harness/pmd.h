@@ -59,6 +59,7 @@ struct wsc_pmd {
 	bool we_take_over;    /* our compressor keeps its window across messages */
 	bool peer_takes_over; /* the peer's messages may refer to earlier ones */
 	int our_bits, peer_bits;
+	int def_bits;    /* our compressor's window (zlib cannot go below 9) */
 	void *def, *inf; /* z_stream (opaque here) */
 	bool def_ok, inf_ok;
 	struct wsc_buf tmp; /* scratch */

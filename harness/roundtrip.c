@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "vm.h"
+#include "zcache.h"
 
 static uint64_t rel(const struct wsc_vm *vm, uint64_t now)
 {
@@ -169,6 +170,33 @@ static int build_msg(struct wsc_vmx *x)
 	return 0;
 }
 
+/*
+ * Compress x->msg into x->zout. A data-set window compressed without our
+ * context takeover depends only on its bytes and our window, so it comes from
+ * (or goes to) the run's cache (zcache.h): same bytes, computed once.
+ */
+static int compress_msg(struct wsc_vmx *x, const uint8_t *p, size_t n)
+{
+	bool cacheable = x->rt->source == WSC_RT_DATASET && !x->pmd.we_take_over;
+	struct wsc_zkey key = {0};
+	if (cacheable) {
+		size_t total = wsc_dataset_units(x->ds);
+		key.dataset = x->rt->dataset;
+		key.bits = x->pmd.def_bits;
+		key.start = total ? (x->rt_pos - x->rt_size) % total : 0;
+		key.units = x->rt_size;
+		if (wsc_zcache_get(&key, &x->zout)) {
+			x->rt_cached++;
+			return 0;
+		}
+	}
+	if (wsc_pmd_compress(&x->pmd, p, n, &x->zout) < 0)
+		return -1;
+	if (cacheable)
+		wsc_zcache_put(&key, x->zout.p, x->zout.len);
+	return 0;
+}
+
 static void send_msg(struct wsc_vm *vm, uint64_t now)
 {
 	struct wsc_vmx *x = vm->x;
@@ -184,7 +212,7 @@ static void send_msg(struct wsc_vm *vm, uint64_t now)
 		o->app_out += n;
 		if (x->pmd_on && rt->compress == WSC_COMPRESS_AUTO && compressible(rt->opcode)) {
 			x->zout.len = 0;
-			if (wsc_pmd_compress(&x->pmd, p, n, &x->zout) == 0) {
+			if (compress_msg(x, p, n) == 0) {
 				p = x->zout.p;
 				n = x->zout.len;
 				rsv = 4;
@@ -207,6 +235,11 @@ static void rt_end(struct wsc_vm *vm, uint64_t now, const char *error)
 	o->wirelog_off = false;
 	wsc_obs_note(o, rel(vm, now), "WIRELOG ENABLED (%u of %u round trips done)", x->rt_done,
 	             x->rt->count);
+	if (x->rt_cached)
+		wsc_obs_note(o, rel(vm, now),
+		             "%u compressed payloads came from the run's cache (computed by an "
+		             "earlier case, byte for byte what compressing them again gives)",
+		             x->rt_cached);
 	if (error) {
 		set_once(&o->roundtrip_error, error);
 		wsc_obs_note(o, rel(vm, now), "ROUND TRIP FAILED: %s", error);
@@ -229,6 +262,7 @@ void wsc_vmx_roundtrip(struct wsc_vm *vm, uint64_t now, const struct wsc_roundtr
 	}
 	x->rt = rt;
 	x->rt_done = 0;
+	x->rt_cached = 0;
 	x->rt_pos = 0;
 	x->msg_built = false;
 	x->ds = NULL;

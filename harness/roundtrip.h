@@ -31,8 +31,9 @@ struct wsc_vmx {
 	const struct wsc_roundtrip *rt;
 	bool rt_active;
 	uint32_t rt_done;
-	uint64_t rt_size; /* units per message */
-	uint64_t rt_pos;  /* next data set unit */
+	uint32_t rt_cached; /* payloads taken from the run's cache (zcache.h) */
+	uint64_t rt_size;   /* units per message */
+	uint64_t rt_pos;    /* next data set unit */
 	uint64_t rt_t0;
 	const struct wsc_dataset *ds;
 	struct wsc_buf msg; /* the message in flight (app bytes) */
