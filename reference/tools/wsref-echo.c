@@ -1,8 +1,9 @@
 /*
  * wsref-echo - the reference WebSocket echo server built on libwsref.
  *
- * One thread, one epoll loop, non-blocking sockets, any number of
- * connections. Every text or binary message is echoed whole with its type.
+ * One epoll loop per worker thread (--threads, default 1), non-blocking
+ * sockets, any number of connections. Every text or binary message is echoed
+ * whole with its type.
  * Pings, closes and protocol failures are answered by the library; this file
  * only moves bytes between sockets and wsr_conn objects, keeps the clock
  * (idle timeout, lingering close) and applies backpressure.
@@ -10,10 +11,20 @@
  * The bound port is printed on stdout as one line once the socket listens,
  * so a harness can start it with --port 0 and learn the port without sleeping.
  *
+ * With --threads 1 (the default) the main thread runs the one loop and its
+ * signalfd is in that loop. With N > 1 every worker owns a listening socket
+ * bound to the same address with SO_REUSEPORT (the kernel spreads incoming
+ * connections over them), its own epoll set, clients, read buffer and
+ * counters; nothing mutable is shared. The main thread only waits on the
+ * signalfd, then makes a shared eventfd readable, which ends every loop, and
+ * joins the workers. libwsref keeps no global state; the SSL_CTX is only
+ * read (SSL_new) after setup.
+ *
  * Memory per connection: the client record, wsr_conn_size() bytes, what the
  * library holds (bounded by --max-frame / --max-message and its output limit)
- * and, with TLS, OpenSSL's buffers. Reads go through one shared 64 KiB buffer
- * and are fed to the library before the next read, so no input is kept here.
+ * and, with TLS, OpenSSL's buffers. Reads go through one 64 KiB buffer per
+ * worker and are fed to the library before the next read, so no input is
+ * kept here.
  */
 #include <wsref/wsref.h>
 
@@ -25,12 +36,15 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -41,6 +55,7 @@
 #define LINGER_MS      2000         /* how long to drain input after our FIN */
 #define READS_PER_TURN 16           /* fairness: reads per readiness event */
 #define MAX_ARGS       32
+#define MAX_THREADS    256
 
 struct options {
 	const char *host;
@@ -57,6 +72,7 @@ struct options {
 	unsigned idle_timeout;
 	bool verbose;
 	bool self_check;
+	unsigned threads; /* workers; 0 on the command line means one per online CPU */
 };
 
 /* One accepted connection. Owned by the server's list; freed by client_free. */
@@ -76,15 +92,23 @@ struct client {
 	bool dead;         /* to be freed */
 };
 
+/* One worker: an epoll loop with its own listening socket and clients. Only
+ * its own thread touches it while it runs; main reads the counters after
+ * joining it. */
 struct server {
-	struct options opt;
-	struct wsr_config cfg;
+	const struct options *opt; /* shared, read-only */
+	const struct wsr_config *cfg;
+	SSL_CTX *ssl_ctx; /* shared; only SSL_new is called on it */
+	unsigned index;
+	pthread_t thread;
 	int epfd;
 	int lfd;
-	int sfd;
-	SSL_CTX *ssl_ctx;
+	int sfd;           /* ends the loop: the signalfd, or the shared stop eventfd */
+	bool sfd_is_event; /* the stop eventfd: left readable for the other workers */
 	struct client *clients;
 	size_t num_clients;
+	uint64_t accepted; /* connections accepted */
+	uint64_t echoed;   /* messages echoed */
 	uint8_t rbuf[READ_BUF_SIZE];
 };
 
@@ -95,7 +119,24 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Set before any worker starts, read-only afterwards. */
 static bool g_verbose;
+static bool g_multi; /* more than one worker: log lines name theirs */
+/* The worker this thread runs (1-based), 0 in the main thread. */
+static _Thread_local unsigned t_worker;
+
+/* One log line, whole: the lock keeps workers' lines from interleaving. */
+static void vlog_line(const char *fmt, va_list ap)
+{
+	flockfile(stderr);
+	if (g_multi && t_worker)
+		fprintf(stderr, "wsref-echo[%u]: ", t_worker);
+	else
+		fputs("wsref-echo: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
@@ -104,21 +145,23 @@ static void logf_(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("wsref-echo: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vlog_line(fmt, ap);
 	va_end(ap);
 }
 
+/* Fatal error: exit 2. In a worker while others run, skip the atexit
+ * handlers (OpenSSL's cleanup) that would pull state from under them. */
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("wsref-echo: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vlog_line(fmt, ap);
 	va_end(ap);
+	if (t_worker) {
+		fflush(stderr);
+		_exit(2);
+	}
 	exit(2);
 }
 
@@ -135,13 +178,15 @@ static size_t out_pending(struct client *cl)
 
 /* Pull every waiting event and act on it. Only MESSAGE needs us: the library
  * queues pongs and close replies itself. */
-static void handle_events(struct client *cl)
+static void handle_events(struct server *s, struct client *cl)
 {
 	struct wsr_event ev;
 	while (wsr_conn_next_event(cl->ws, &ev) == WSR_OK) {
 		switch (ev.type) {
 		case WSR_EV_MESSAGE: {
 			enum wsr_status st = wsr_conn_send(cl->ws, ev.opcode, ev.data, ev.len);
+			if (st == WSR_OK)
+				s->echoed++;
 			if (st != WSR_OK) {
 				logf_("fd %d: echo of %zu bytes failed: %s", cl->fd, ev.len,
 				      wsr_status_message(st));
@@ -169,14 +214,14 @@ static void handle_events(struct client *cl)
 
 /* Feed bytes just read, pulling events between pieces. Returns false if the
  * library stopped making progress (a library bug: never spin on it). */
-static bool feed(struct client *cl, const uint8_t *p, size_t n)
+static bool feed(struct server *s, struct client *cl, const uint8_t *p, size_t n)
 {
 	int stalls = 0;
 	while (n > 0) {
 		size_t used = wsr_conn_recv(cl->ws, p, n);
 		p += used;
 		n -= used;
-		handle_events(cl);
+		handle_events(s, cl);
 		if (wsr_conn_done(cl->ws))
 			return true; /* anything after the end is discarded */
 		stalls = used ? 0 : stalls + 1;
@@ -245,7 +290,7 @@ static void do_reads(struct server *s, struct client *cl)
 		cl->last_active = now_ms();
 		if (cl->lingering)
 			continue; /* draining after our FIN: discard */
-		if (!feed(cl, s->rbuf, (size_t)r)) {
+		if (!feed(s, cl, s->rbuf, (size_t)r)) {
 			cl->dead = true;
 			return;
 		}
@@ -395,7 +440,7 @@ static void accept_clients(struct server *s)
 		}
 		cl->fd = fd;
 		cl->ws = ws;
-		enum wsr_status st = wsr_conn_init(ws, &s->cfg);
+		enum wsr_status st = wsr_conn_init(ws, s->cfg);
 		if (st != WSR_OK) {
 			fprintf(stderr, "wsref-echo: wsr_conn_init: %s\n", wsr_status_message(st));
 			free(ws);
@@ -422,6 +467,7 @@ static void accept_clients(struct server *s)
 			s->clients->prev = cl;
 		s->clients = cl;
 		s->num_clients++;
+		s->accepted++;
 		cl->epoll_mask = EPOLLIN;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cl};
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -436,7 +482,7 @@ static void accept_clients(struct server *s)
 static void sweep(struct server *s)
 {
 	int64_t t = now_ms();
-	int64_t idle = (int64_t)s->opt.idle_timeout * 1000;
+	int64_t idle = (int64_t)s->opt->idle_timeout * 1000;
 	struct client *cl = s->clients;
 	while (cl) {
 		struct client *next = cl->next;
@@ -464,7 +510,9 @@ static void sweep(struct server *s)
 /* Setup                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static int listen_on(const char *host, const char *port)
+/* Listen on host:port. With reuseport the socket is open to siblings bound
+ * to the same address (see listen_beside). */
+static int listen_on(const char *host, const char *port, bool reuseport)
 {
 	struct addrinfo hints = {0}, *res, *ai;
 	hints.ai_family = AF_UNSPEC;
@@ -481,6 +529,8 @@ static int listen_on(const char *host, const char *port)
 			continue;
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+			die("SO_REUSEPORT: %s", strerror(errno));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 511) == 0)
 			break;
 		close(fd);
@@ -489,6 +539,33 @@ static int listen_on(const char *host, const char *port)
 	freeaddrinfo(res);
 	if (fd < 0)
 		die("cannot listen on %s:%s: %s", host ? host : "*", port, strerror(errno));
+	return fd;
+}
+
+/* Another listening socket on exactly the address first is bound to (its
+ * port too, which is how --port 0 is shared), with SO_REUSEPORT. */
+static int listen_beside(int first)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getsockname(first, (struct sockaddr *)&ss, &len) < 0)
+		die("getsockname: %s", strerror(errno));
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+		die("SO_REUSEPORT: %s", strerror(errno));
+	if (ss.ss_family == AF_INET6) {
+		/* Same dual-stack setting as the first socket, or the bind conflicts. */
+		int v6only = 0;
+		socklen_t vl = sizeof v6only;
+		if (getsockopt(first, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &vl) == 0)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 511) < 0)
+		die("cannot listen on the port a second time (SO_REUSEPORT): %s", strerror(errno));
 	return fd;
 }
 
@@ -528,9 +605,13 @@ static void usage(FILE *f)
 {
 	fputs("usage: wsref-echo --port P [--host H] [--cert FILE --key FILE] [--no-deflate]\n"
 	      "                  [--max-message N] [--max-frame N] [--allowed-origin O]...\n"
-	      "                  [--protocol P]... [--idle-timeout SECONDS] [--verbose]\n"
+	      "                  [--protocol P]... [--idle-timeout SECONDS] [--threads N]\n"
+	      "                  [--verbose]\n"
 	      "       wsref-echo --self-check [--no-deflate]\n"
-	      "Echoes every WebSocket message. Prints the bound port on stdout once listening.\n",
+	      "Echoes every WebSocket message. Prints the bound port on stdout once listening.\n"
+	      "--port 0 picks a free port. --threads N runs N worker threads (default 1,\n"
+	      "at most 256; 0: one per online CPU), each with its own epoll loop and its own\n"
+	      "listening socket on the same port (SO_REUSEPORT).\n",
 	      f);
 }
 
@@ -549,6 +630,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof *o);
 	o->host = "127.0.0.1";
 	o->idle_timeout = 60;
+	o->threads = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -600,6 +682,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 			if (t > 86400 * 365)
 				die("--idle-timeout: out of range");
 			o->idle_timeout = (unsigned)t;
+		} else if (!strcmp(a, "--threads")) {
+			NEED_VALUE();
+			uint64_t t = parse_u64(a, v);
+			if (t > MAX_THREADS)
+				die("--threads: out of range (0..%d): %s", MAX_THREADS, v);
+			o->threads = (unsigned)t;
 		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
 			o->verbose = true;
 		} else if (!strcmp(a, "--self-check")) {
@@ -895,42 +983,9 @@ static int self_check(const struct options *o)
 
 /* ------------------------------------------------------------------------ */
 
-int main(int argc, char **argv)
+/* The event loop of one worker, until its stop fd is readable. */
+static void run_loop(struct server *s)
 {
-	static struct server srv; /* holds the 64 KiB read buffer */
-	struct server *s = &srv;
-	parse_args(argc, argv, &s->opt);
-	g_verbose = s->opt.verbose;
-	if (s->opt.self_check)
-		return self_check(&s->opt);
-
-	make_config(&s->opt, &s->cfg, WSR_ROLE_SERVER);
-	signal(SIGPIPE, SIG_IGN);
-	if (s->opt.cert)
-		s->ssl_ctx = make_ssl_ctx(s->opt.cert, s->opt.key);
-
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		die("sigprocmask: %s", strerror(errno));
-	s->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (s->sfd < 0)
-		die("signalfd: %s", strerror(errno));
-
-	s->lfd = listen_on(s->opt.host, s->opt.port);
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->epfd < 0)
-		die("epoll_create1: %s", strerror(errno));
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->lfd};
-	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev);
-	ev.data.ptr = &s->sfd;
-	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sfd, &ev);
-
-	printf("%u\n", bound_port(s->lfd));
-	fflush(stdout);
-
 	bool running = true;
 	int64_t next_sweep = now_ms() + 1000;
 	while (running) {
@@ -943,9 +998,14 @@ int main(int argc, char **argv)
 			if (p == &s->lfd) {
 				accept_clients(s);
 			} else if (p == &s->sfd) {
+				/* The stop eventfd is left readable so that every
+				 * worker sees it; a signal is consumed. */
 				struct signalfd_siginfo si;
-				while (read(s->sfd, &si, sizeof si) == sizeof si)
+				if (s->sfd_is_event)
 					running = false;
+				else
+					while (read(s->sfd, &si, sizeof si) == sizeof si)
+						running = false;
 			} else {
 				struct client *cl = p;
 				if (evs[i].events & (EPOLLERR | EPOLLHUP))
@@ -961,14 +1021,145 @@ int main(int argc, char **argv)
 			next_sweep = t + 1000;
 		}
 	}
-
 	while (s->clients)
 		client_free(s, s->clients);
-	close(s->lfd);
-	close(s->sfd);
-	close(s->epfd);
-	if (s->ssl_ctx)
-		SSL_CTX_free(s->ssl_ctx);
-	logf_("terminated");
+}
+
+/* The epoll set of a worker: its listening socket and its stop fd. */
+static void setup_loop(struct server *s)
+{
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		die("epoll_create1: %s", strerror(errno));
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->lfd};
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) < 0)
+		die("epoll_ctl: %s", strerror(errno));
+	ev.data.ptr = &s->sfd;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sfd, &ev) < 0)
+		die("epoll_ctl: %s", strerror(errno));
+}
+
+static void *worker_main(void *arg)
+{
+	struct server *s = arg;
+	t_worker = s->index + 1;
+	run_loop(s);
+	return NULL;
+}
+
+/* How many workers --threads asked for (0: one per online CPU). */
+static unsigned resolve_threads(unsigned asked)
+{
+	if (asked)
+		return asked;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt;
+	struct wsr_config cfg;
+	parse_args(argc, argv, &opt);
+	g_verbose = opt.verbose;
+	if (opt.self_check)
+		return self_check(&opt);
+
+	unsigned nthreads = resolve_threads(opt.threads);
+	g_multi = nthreads > 1;
+	make_config(&opt, &cfg, WSR_ROLE_SERVER);
+	signal(SIGPIPE, SIG_IGN);
+	SSL_CTX *ssl_ctx = NULL;
+	if (opt.cert)
+		ssl_ctx = make_ssl_ctx(opt.cert, opt.key);
+
+	/* Blocked before any worker starts, so workers inherit the mask and the
+	 * signals wait for the signalfd. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		die("sigprocmask: %s", strerror(errno));
+	int sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sigfd < 0)
+		die("signalfd: %s", strerror(errno));
+	/* With workers, main turns a signal into this fd becoming readable. */
+	int stopfd = -1;
+	if (nthreads > 1) {
+		stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (stopfd < 0)
+			die("eventfd: %s", strerror(errno));
+	}
+
+	/* Each worker's record holds its 64 KiB read buffer. */
+	struct server *w = calloc(nthreads, sizeof *w);
+	if (!w)
+		die("out of memory");
+	for (unsigned i = 0; i < nthreads; i++) {
+		struct server *s = &w[i];
+		s->opt = &opt;
+		s->cfg = &cfg;
+		s->ssl_ctx = ssl_ctx;
+		s->index = i;
+		/* The first binds the given port (perhaps 0), the others the same. */
+		s->lfd = i == 0 ? listen_on(opt.host, opt.port, nthreads > 1)
+		                : listen_beside(w[0].lfd);
+		s->sfd = nthreads > 1 ? stopfd : sigfd;
+		s->sfd_is_event = nthreads > 1;
+		setup_loop(s);
+	}
+
+	if (nthreads == 1) {
+		/* The single loop runs here, as it always has. */
+		printf("%u\n", bound_port(w[0].lfd));
+		fflush(stdout);
+		run_loop(&w[0]);
+	} else {
+		for (unsigned i = 0; i < nthreads; i++) {
+			int rc = pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
+			if (rc != 0)
+				die("pthread_create: %s", strerror(rc));
+		}
+		/* Every worker's socket listens: connections queue until it accepts. */
+		printf("%u\n", bound_port(w[0].lfd));
+		fflush(stdout);
+		logf_("%u workers", nthreads);
+		for (;;) {
+			struct pollfd pfd = {.fd = sigfd, .events = POLLIN};
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				die("poll: %s", strerror(errno));
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof si) == sizeof si)
+				break;
+		}
+		uint64_t one = 1;
+		if (write(stopfd, &one, sizeof one) != sizeof one)
+			die("eventfd write: %s", strerror(errno));
+		for (unsigned i = 0; i < nthreads; i++)
+			pthread_join(w[i].thread, NULL);
+	}
+
+	/* Every worker has stopped: its counters are final and ours to read. */
+	uint64_t accepted = 0, echoed = 0;
+	for (unsigned i = 0; i < nthreads; i++) {
+		accepted += w[i].accepted;
+		echoed += w[i].echoed;
+		if (nthreads > 1)
+			logf_("worker %u: %" PRIu64 " connections, %" PRIu64 " messages echoed",
+			      i + 1, w[i].accepted, w[i].echoed);
+		close(w[i].lfd);
+		close(w[i].epfd);
+	}
+	if (stopfd >= 0)
+		close(stopfd);
+	close(sigfd);
+	free(w);
+	if (ssl_ctx)
+		SSL_CTX_free(ssl_ctx);
+	logf_("terminated (%" PRIu64 " connections, %" PRIu64 " messages echoed)", accepted,
+	      echoed);
 	return 0;
 }

@@ -66,8 +66,9 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=10)
 
 
-def finish(e: Echo) -> None:
-    """Stop a server with SIGTERM; it must exit 0 with no sanitizer report."""
+def finish(e: Echo) -> str:
+    """Stop a server with SIGTERM; it must exit 0 with no sanitizer report.
+    Returns its stderr."""
     if e.proc.poll() is None:
         e.proc.send_signal(signal.SIGTERM)
     try:
@@ -77,6 +78,7 @@ def finish(e: Echo) -> None:
     err = e.proc.stderr.read().decode(errors="replace")
     assert "Sanitizer" not in err and "runtime error" not in err, err
     assert rc == 0, f"wsref-echo exited {rc}: {err}"
+    return err
 
 
 @pytest.fixture
@@ -519,6 +521,162 @@ def test_sigterm_exits_zero_with_open_connections(echo_factory):
         assert e.proc.wait(timeout=10) == 0
     finally:
         r.close()
+
+
+# --------------------------------------------------------------------------
+# --threads: one epoll loop per worker, listening sockets shared by SO_REUSEPORT
+# --------------------------------------------------------------------------
+
+
+def raw_connections(port, n):
+    """n upgraded Raw connections, all open at once: every TCP connection is
+    made before any handshake is sent, and every handshake is sent before
+    any reply is read."""
+    conns = []
+    try:
+        for _ in range(n):
+            conns.append(Raw(port))
+        keys = [base64.b64encode(os.urandom(16)) for _ in conns]
+        for r, key in zip(conns, keys):
+            r.sock.sendall(b"GET /threads HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                           b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        for r, key in zip(conns, keys):
+            head = r.read_head()
+            assert head.startswith(b"HTTP/1.1 101"), head
+            accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+            lines = [ln.partition(b":") for ln in head.split(b"\r\n")[1:]]
+            headers = {name.strip().lower(): value.strip() for name, _, value in lines}
+            assert headers.get(b"sec-websocket-accept") == accept, head
+        return conns
+    except BaseException:
+        for r in conns:
+            r.close()
+        raise
+
+
+def test_threads_serve_many_concurrent_connections(echo_factory):
+    e = echo_factory("--threads", "4", "--verbose")
+    conns = raw_connections(e.port, 32)
+    try:
+        for i, r in enumerate(conns):
+            r.sock.sendall(frame(0x1, f"connection {i}".encode()))
+        for i, r in enumerate(conns):
+            assert r.read_frame() == (0x1, 0, f"connection {i}".encode())
+        for r in conns:
+            r.sock.sendall(frame(0x8, struct.pack("!H", 1000)))
+            r.expect_close(1000)
+    finally:
+        for r in conns:
+            r.close()
+    err = finish(e)
+    # The port line came once: nothing else was written to stdout.
+    assert e.proc.stdout.read() == b""
+    assert "wsref-echo: 4 workers" in err, err
+    # Per-worker counters, added up after every worker was joined.
+    assert "terminated (32 connections, 32 messages echoed)" in err, err
+    workers = [ln for ln in err.splitlines() if ln.startswith("wsref-echo: worker ")]
+    assert len(workers) == 4, err
+    assert sum(int(ln.split()[3]) for ln in workers) == 32, err
+
+
+def test_threads_echo_compressed_messages_concurrently(echo_factory):
+    e = echo_factory("--threads", "3")
+    text = "compress me in a worker thread " * 2000
+
+    async def one(i):
+        async with websockets.connect(e.url, compression="deflate", max_size=None,
+                                      open_timeout=10) as ws:
+            assert ws.response_headers.get("Sec-WebSocket-Extensions", "").startswith(
+                "permessage-deflate")
+            for j in range(3):
+                m = f"{i}.{j} {text}"
+                await ws.send(m)
+                assert await ws.recv() == m
+        return i
+
+    async def go():
+        return await asyncio.gather(*(one(i) for i in range(24)))
+
+    assert sorted(run(go())) == list(range(24))
+
+
+def test_threads_zero_means_one_per_online_cpu(echo_factory):
+    e = echo_factory("--threads", "0", "--verbose")
+    got, _ = run(roundtrip(e.url, ["per cpu"], compression=None))
+    assert got == ["per cpu"]
+    err = finish(e)
+    cpus = os.sysconf("SC_NPROCESSORS_ONLN")
+    if cpus > 1:
+        assert f"wsref-echo: {min(cpus, 256)} workers" in err, err
+    else:
+        assert "workers" not in err, err
+    assert "terminated (1 connections, 1 messages echoed)" in err, err
+
+
+def test_threads_one_is_the_single_loop(echo_factory):
+    e = echo_factory("--threads", "1", "--verbose")
+    got, _ = run(roundtrip(e.url, ["one loop"], compression=None))
+    assert got == ["one loop"]
+    err = finish(e)
+    assert "workers" not in err and "worker " not in err, err
+    assert "terminated (1 connections, 1 messages echoed)" in err, err
+
+
+def test_threads_sigterm_with_open_connections_exits_zero(echo_factory):
+    e = echo_factory("--threads", "4")
+    conns = raw_connections(e.port, 8)
+    try:
+        e.proc.send_signal(signal.SIGTERM)
+        assert e.proc.wait(timeout=10) == 0  # a hang guard, not a timing check
+        # Every worker closed its connections on the way out.
+        for r in conns:
+            with pytest.raises((EOFError, ConnectionResetError)):
+                while True:
+                    r.read_more()
+    finally:
+        for r in conns:
+            r.close()
+
+
+def test_threads_sigint_stops_every_worker(echo_factory):
+    e = echo_factory("--threads", "2")
+    got, _ = run(roundtrip(e.url, ["before"], compression=None))
+    assert got == ["before"]
+    e.proc.send_signal(signal.SIGINT)
+    assert e.proc.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize("value,message", [
+    ("-1", "not a number"),
+    ("abc", "not a number"),
+    ("", "not a number"),
+    ("2.5", "not a number"),
+    ("257", "out of range"),
+    ("100000000000000000000", "not a number"),
+])
+def test_bad_threads_value_exits_2(value, message):
+    exe = find_binary("wsref-echo")
+    p = subprocess.run([str(exe), "--port", "0", "--threads", value], capture_output=True,
+                       timeout=30)
+    err = p.stderr.decode()
+    assert p.returncode == 2, err
+    assert "--threads" in err and message in err, err
+    assert p.stdout == b""
+
+
+def test_threads_without_value_exits_2():
+    exe = find_binary("wsref-echo")
+    p = subprocess.run([str(exe), "--port", "0", "--threads"], capture_output=True, timeout=30)
+    assert p.returncode == 2
+    assert b"--threads needs a value" in p.stderr
+
+
+def test_help_describes_threads():
+    exe = find_binary("wsref-echo")
+    p = subprocess.run([str(exe), "--help"], capture_output=True, timeout=30)
+    assert p.returncode == 0
+    assert b"--threads N" in p.stdout and b"SO_REUSEPORT" in p.stdout
 
 
 def test_self_check_passes():
