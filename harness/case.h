@@ -200,6 +200,8 @@ struct wsc_case {
 	struct wsc_response resp;      /* the harness-as-server answer (side client) */
 	const char *require_extension; /* `require-extension`: NULL or "permessage-deflate" */
 	bool report_time;              /* `report-time`: duration (and ratios) in reports */
+	uint32_t
+	        watch_memory_mib; /* `watch-memory N`: the peer may grow by at most N MiB; 0: off */
 };
 
 struct wsc_category {

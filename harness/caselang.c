@@ -1970,6 +1970,7 @@ enum {
 	S_ROUNDTRIP,
 	S_REQUIRE_EXTENSION,
 	S_REPORT_TIME,
+	S_WATCH_MEMORY,
 };
 
 static const struct stmt case_stmts[] = {
@@ -2009,6 +2010,7 @@ static const struct stmt case_stmts[] = {
         {"roundtrip", S_ROUNDTRIP},
         {"require-extension", S_REQUIRE_EXTENSION},
         {"report-time", S_REPORT_TIME},
+        {"watch-memory", S_WATCH_MEMORY},
 };
 
 /*
@@ -2232,6 +2234,16 @@ static int case_stmt(struct parser *P, int id, struct sctx *s)
 		if (s->apply)
 			b->c.report_time = true;
 		return 0;
+	case S_WATCH_MEMORY: {
+		struct tok t;
+		uint64_t mib;
+		if (next(s, &t) < 0 || num_arg(s->P, &t, 1, 65536, "watch-memory MiB", &mib) < 0 ||
+		    expect_eol(s->P, s->L) < 0)
+			return -1;
+		if (s->apply)
+			b->c.watch_memory_mib = (uint32_t)mib;
+		return 0;
+	}
 	default:
 		return st_closing(s);
 	}

@@ -13,7 +13,9 @@
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -249,6 +251,7 @@ struct options {
 	bool seen_run_option; /* an option only meaningful for a run */
 	const char *run_option_name;
 	unsigned long max_message; /* --max-message: the peer's declared limit (0: none) */
+	uint32_t round_trips;      /* --round-trips: cap per round-trip step (0: as written) */
 	unsigned shard_i, shard_n; /* --shard I/N (shard_n 0: all) */
 };
 
@@ -275,6 +278,7 @@ enum {
 	OPT_SHARD,
 	OPT_MAX_MESSAGE,
 	OPT_NO_ZCACHE,
+	OPT_ROUND_TRIPS,
 };
 
 static const struct option long_opts[] = {
@@ -289,6 +293,7 @@ static const struct option long_opts[] = {
         {"markdown", required_argument, NULL, OPT_MARKDOWN},
         {"no-report", no_argument, NULL, OPT_NO_REPORT},
         {"no-compression-cache", no_argument, NULL, OPT_NO_ZCACHE},
+        {"round-trips", required_argument, NULL, OPT_ROUND_TRIPS},
         {"exec", required_argument, NULL, OPT_EXEC},
         {"exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT},
         {"agent", required_argument, NULL, OPT_AGENT},
@@ -345,6 +350,9 @@ static void print_help(FILE *f)
 	      "                      cases; passed on to the built-in wsref-echo)\n"
 	      "  --dump-wire DIR     write the bytes each case sends to DIR/<id>.bin\n"
 	      "  --shard I/N         run only shard I (0..N-1): cases at positions p mod N == I\n"
+	      "  --round-trips N     send at most N messages per round-trip step (9.x, 12.x,\n"
+	      "                      13.x send up to 1000): a quick run, not Autobahn's\n"
+	      "                      volume; reports say so\n"
 	      "  --no-compression-cache\n"
 	      "                      compress every round-trip message again instead of\n"
 	      "                      reusing an earlier case's identical payload\n"
@@ -558,6 +566,16 @@ static int parse_args(int argc, char **argv, struct options *o, const char *vers
 			o->cacert = optarg;
 			run_option(o, "--cacert");
 			break;
+		case OPT_ROUND_TRIPS: {
+			unsigned long v;
+			if (!parse_uint(optarg, 1, 100000000, &v))
+				return usage_error(
+				        "--round-trips: '%s' is not a count from 1 to 100000000",
+				        optarg);
+			o->round_trips = (uint32_t)v;
+			run_option(o, "--round-trips");
+			break;
+		}
 		case OPT_MAX_MESSAGE:
 			if (!parse_uint(optarg, 1, 1ul << 40, &o->max_message))
 				return usage_error("--max-message: '%s' is not a byte count from 1 "
@@ -825,6 +843,53 @@ struct run_ctx {
 	uint64_t last_draw_ms;
 	bool drawn;
 };
+
+/*
+ * The target's resident memory in KiB: the sum over its process group (the
+ * shell --exec starts and whatever it runs), from /proc/<pid>/stat. -1 when
+ * the harness did not start the peer or nothing could be read.
+ */
+static int64_t peer_rss_kib(void *vctx)
+{
+	struct run_ctx *x = vctx;
+	if (!x->target || x->target->pid <= 0)
+		return -1;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -1;
+	long page = sysconf(_SC_PAGESIZE);
+	int64_t total = 0;
+	bool any = false;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char path[300], buf[1024];
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid pgrp ...": comm may hold anything, even ')' */
+		const char *p = strrchr(buf, ')');
+		long pgrp = 0, rss = 0;
+		if (!p || sscanf(p + 1,
+		                 " %*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d"
+		                 " %*d %*d %*d %*u %*u %ld",
+		                 &pgrp, &rss) != 2)
+			continue;
+		if (pgrp == (long)x->target->pid && rss > 0) {
+			total += (int64_t)rss * (page > 0 ? page : 4096) / 1024;
+			any = true;
+		}
+	}
+	closedir(d);
+	return any ? total : -1;
+}
 
 static bool keep_going(void *vctx)
 {
@@ -1207,9 +1272,12 @@ static int cmd_run(struct options *o, const char *version)
 		}
 		char mm[32];
 		snprintf(mm, sizeof mm, "%lu", o->max_message);
-		char *argv_ref[] = {ref,      "--port",    "0",
-		                    "--host", "127.0.0.1", o->max_message ? "--max-message" : NULL,
-		                    mm,       NULL};
+		/* --threads 0: one worker per CPU, so the compression cases are not
+		 * bounded by one server core. */
+		char *argv_ref[] = {
+		        ref,         "--port",    "0", "--host",
+		        "127.0.0.1", "--threads", "0", o->max_message ? "--max-message" : NULL,
+		        mm,          NULL};
 		if (wsc_target_spawn(&target, argv_ref, NULL, log_path, err, sizeof err) < 0) {
 			errmsg("%s", err);
 			rc = WSC_EXIT_UNTESTED;
@@ -1317,6 +1385,7 @@ static int cmd_run(struct options *o, const char *version)
 	run.cat = &cat;
 	run.profile = o->profile;
 	run.strict = o->strict;
+	run.round_trip_cap = o->round_trips;
 	run.tool_version = version;
 	run.started_unix_ms = unix_ms();
 	uint64_t t0 = mono_ms();
@@ -1368,8 +1437,10 @@ static int cmd_run(struct options *o, const char *version)
 			eo.tls_cacert = o->cacert;
 			eo.timeout_scale = o->timeout_scale;
 			eo.peer_max_message = o->max_message;
+			eo.round_trip_cap = o->round_trips;
 			eo.dump_dir = o->dump_wire;
 			eo.keep_going = keep_going;
+			eo.peer_rss_kib = peer_rss_kib;
 			eo.ctx = &x;
 			eo.on_result = on_result;
 			if (x.progress)

@@ -48,6 +48,14 @@ struct wsc_engine_opts {
 	void (*on_result)(void *ctx, const struct wsc_result *r, size_t done, size_t total);
 	/* The peer's declared message limit (--max-message), 0: not declared. */
 	uint64_t peer_max_message;
+	/*
+	 * The peer's resident memory in KiB, or -1 when unknown (the caller did
+	 * not start it). Sampled every 20 ms while a `watch-memory` case runs.
+	 * May be NULL.
+	 */
+	int64_t (*peer_rss_kib)(void *ctx);
+	/* --round-trips: at most this many messages per round-trip step; 0: as written. */
+	uint32_t round_trip_cap;
 };
 
 /*

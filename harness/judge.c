@@ -87,6 +87,26 @@ static void put_alt_events(struct wsc_out *b, const struct wsc_alt *a)
 	wsc_out_putc(b, ']');
 }
 
+/* `watch-memory`: the peer's growth against the case's bound. */
+static void judge_memory(struct wsc_result *r, struct wsc_out *t)
+{
+	const struct wsc_observation *o = &r->obs;
+	if (o->peer_rss_start_kib < 0) {
+		wsc_out_puts(t, "; peer memory not measured (the harness did not start the peer)");
+		return;
+	}
+	int64_t grew = o->peer_rss_peak_kib - o->peer_rss_start_kib;
+	wsc_out_printf(
+	        t,
+	        "; peer memory %.1f MiB at the start, at most %.1f MiB (+%.1f MiB, limit +%u MiB)",
+	        o->peer_rss_start_kib / 1024.0, o->peer_rss_peak_kib / 1024.0, grew / 1024.0,
+	        r->c->watch_memory_mib);
+	if (grew > (int64_t)r->c->watch_memory_mib * 1024) {
+		r->behavior = WSC_V_FAILED;
+		wsc_out_puts(t, ": it grew more than the case allows");
+	}
+}
+
 static void put_text(struct wsc_out *b, const char *s)
 {
 	if (s)
@@ -516,6 +536,11 @@ void wsc_judge(struct wsc_result *r, enum wsc_profile profile)
 		wsc_out_puts(&t, "; round trips failed: ");
 		put_text(&t, o->roundtrip_error);
 	}
+	if (c->watch_memory_mib)
+		judge_memory(r, &t);
+	if (o->rt_capped_from)
+		wsc_out_printf(&t, "; quick run: round trips cut from %u messages (--round-trips)",
+		               o->rt_capped_from);
 	if (!r->is_server && (c->hs.n_expect_headers || c->hs.n_expect_no_headers)) {
 		struct wsc_out why;
 		wsc_out_init(&why);

@@ -49,6 +49,7 @@ void wsc_result_init(struct wsc_result *r, const struct wsc_case *c, const char 
 	r->behavior_close = WSC_CV_FAILED;
 	r->obs.local_close_code = -1;
 	r->obs.remote_close_code = -1;
+	r->obs.peer_rss_start_kib = r->obs.peer_rss_peak_kib = -1;
 }
 
 /* Grow an array of elem-sized items so that one more fits. */

@@ -110,6 +110,10 @@ struct wsc_observation {
 	uint64_t msgs_out, msgs_in;
 	uint64_t preopen_rx, preopen_tx; /* wire octets before the WebSocket opened */
 	uint64_t rt_us;                  /* time spent in round trips (throughput) */
+	/* `watch-memory`: the peer's resident KiB at the start and at most; -1 unknown */
+	int64_t peer_rss_start_kib, peer_rss_peak_kib;
+	/* --round-trips cut a round trip: messages the case asks for (0: not cut) */
+	uint32_t rt_capped_from;
 };
 
 struct wsc_result {
@@ -158,6 +162,7 @@ struct wsc_run {
 	const struct wsc_catalog *cat;
 	enum wsc_profile profile;
 	bool strict;
+	uint32_t round_trip_cap; /* --round-trips (0: Autobahn's volume) */
 	const char *tool_version;
 	uint64_t started_unix_ms;
 	uint32_t duration_ms;

@@ -234,7 +234,7 @@ static void rt_end(struct wsc_vm *vm, uint64_t now, const char *error)
 	o->rt_us += now - x->rt_t0;
 	o->wirelog_off = false;
 	wsc_obs_note(o, rel(vm, now), "WIRELOG ENABLED (%u of %u round trips done)", x->rt_done,
-	             x->rt->count);
+	             x->rt_count);
 	if (x->rt_cached)
 		wsc_obs_note(o, rel(vm, now),
 		             "%u compressed payloads came from the run's cache (computed by an "
@@ -261,6 +261,13 @@ void wsc_vmx_roundtrip(struct wsc_vm *vm, uint64_t now, const struct wsc_roundtr
 		return;
 	}
 	x->rt = rt;
+	x->rt_count = rt->count;
+	if (vm->env->rt_cap && rt->count > vm->env->rt_cap) {
+		x->rt_count = vm->env->rt_cap;
+		o->rt_capped_from = rt->count;
+		wsc_obs_note(o, rel(vm, now), "ROUND TRIPS CUT: %u of %u messages (--round-trips)",
+		             x->rt_count, rt->count);
+	}
 	x->rt_done = 0;
 	x->rt_cached = 0;
 	x->rt_pos = 0;
@@ -288,7 +295,7 @@ void wsc_vmx_roundtrip(struct wsc_vm *vm, uint64_t now, const struct wsc_roundtr
 	}
 	x->rt_t0 = now;
 	x->rt_active = true;
-	wsc_obs_note(o, rel(vm, now), "WIRELOG DISABLED (%u %s messages of %llu %s%s)", rt->count,
+	wsc_obs_note(o, rel(vm, now), "WIRELOG DISABLED (%u %s messages of %llu %s%s)", x->rt_count,
 	             rt->opcode == 1   ? "text"
 	             : rt->opcode == 2 ? "binary"
 	                               : "ping",
@@ -298,7 +305,7 @@ void wsc_vmx_roundtrip(struct wsc_vm *vm, uint64_t now, const struct wsc_roundtr
 	if (rt->opcode == 9)
 		x->swallow_pongs = true;
 	if (rt->nowait) {
-		for (uint32_t i = 0; i < rt->count && !vm->tcp_closed; i++) {
+		for (uint32_t i = 0; i < x->rt_count && !vm->tcp_closed; i++) {
 			if (build_msg(x) < 0) {
 				rt_end(vm, now, "out of memory building a message");
 				return;
@@ -309,7 +316,7 @@ void wsc_vmx_roundtrip(struct wsc_vm *vm, uint64_t now, const struct wsc_roundtr
 		rt_end(vm, now, NULL);
 		return;
 	}
-	if (rt->count == 0) {
+	if (x->rt_count == 0) {
 		rt_end(vm, now, NULL);
 		return;
 	}
@@ -329,7 +336,7 @@ void wsc_vmx_rt_timeout(struct wsc_vm *vm, uint64_t now)
 		return;
 	char m[200];
 	snprintf(m, sizeof m, "did not receive message %u of %u within %.3f s", x->rt_done + 1,
-	         x->rt->count, x->rt->timeout_ms / 1000.0);
+	         x->rt_count, x->rt->timeout_ms / 1000.0);
 	rt_end(vm, now, m);
 }
 
@@ -390,19 +397,19 @@ int wsc_vmx_on_message(struct wsc_vm *vm, uint64_t now, struct wsc_rd_event *ev)
 		if (ev->opcode != rt->opcode || ev->len != x->msg.len)
 			snprintf(m, sizeof m,
 			         "message %u of %u: expected %s of %zu bytes, got %s of %zu bytes",
-			         x->rt_done + 1, rt->count, tn[rt->opcode & 3], x->msg.len,
+			         x->rt_done + 1, x->rt_count, tn[rt->opcode & 3], x->msg.len,
 			         tn[ev->opcode & 3], ev->len);
 		else
 			snprintf(m, sizeof m,
 			         "message %u of %u: echo differs from what was sent at byte %zu",
-			         x->rt_done + 1, rt->count,
+			         x->rt_done + 1, x->rt_count,
 			         first_diff(ev->data, x->msg.p, ev->len));
 		rt_end(vm, now, m);
 		return 1;
 	}
 	x->rt_done++;
 	o->rt_messages++;
-	if (x->rt_done == rt->count) {
+	if (x->rt_done == x->rt_count) {
 		rt_end(vm, now, NULL);
 		return 1;
 	}
@@ -422,7 +429,7 @@ void wsc_vmx_on_closed(struct wsc_vm *vm, uint64_t now)
 	char m[200];
 	snprintf(m, sizeof m,
 	         "the connection closed (or the case deadline passed) after %u of %u round trips",
-	         x->rt_done, x->rt->count);
+	         x->rt_done, x->rt_count);
 	x->rt_active = false;
 	vm->t_rt = 0;
 	vm->r->obs.rt_us += now - x->rt_t0;

@@ -30,6 +30,7 @@ struct wsc_vmx {
 	/* the running `roundtrip` step */
 	const struct wsc_roundtrip *rt;
 	bool rt_active;
+	uint32_t rt_count; /* messages this round trip sends (--round-trips may cut it) */
 	uint32_t rt_done;
 	uint32_t rt_cached; /* payloads taken from the run's cache (zcache.h) */
 	uint64_t rt_size;   /* units per message */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -156,7 +157,9 @@ static void flush_slots(struct runner *rn)
 }
 
 /*
- * A case is heavy when it moves bulk data (round trips: 9.x, 12.x, 13.x). A
+ * A case is heavy when it moves bulk data (round trips: 9.x, 12.x, 13.x) at
+ * full speed; a chopped round trip (9.5, 9.6: paced small writes) mostly
+ * sleeps and is not. A
  * round trip keeps one core busy between us and the peer, so running more of
  * them than there are cores only slows each one down until its deadline
  * passes; light cases keep running beside them.
@@ -164,7 +167,7 @@ static void flush_slots(struct runner *rn)
 static bool case_heavy(const struct wsc_case *c)
 {
 	for (size_t k = 0; k < c->n_steps; k++)
-		if (c->steps[k].kind == WSC_STEP_ROUNDTRIP)
+		if (c->steps[k].kind == WSC_STEP_ROUNDTRIP && !c->steps[k].u.rt->has_chop)
 			return true;
 	return false;
 }
@@ -173,6 +176,43 @@ static unsigned heavy_limit(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 1 ? (unsigned)n : 1;
+}
+
+/*
+ * `watch-memory`: one sample of the peer's resident memory, recorded by every
+ * running case that asks (only j when one >= 0). Returns true when some case
+ * is watching, so the loop wakes often enough.
+ */
+static bool watch_memory(const struct wsc_engine_opts *opts, struct wsc_vm *vms, const bool *active,
+                         unsigned jobs, int only)
+{
+	bool watching = false, sampled = false;
+	int64_t kib = -1;
+	for (unsigned j = 0; j < jobs; j++) {
+		if (!active[j] || !vms[j].c->watch_memory_mib || (only >= 0 && (int)j != only))
+			continue;
+		watching = true;
+		if (!sampled) {
+			kib = opts->peer_rss_kib ? opts->peer_rss_kib(opts->ctx) : -1;
+			sampled = true;
+		}
+		struct wsc_observation *o = &vms[j].r->obs;
+		if (kib < 0)
+			continue;
+		if (o->peer_rss_start_kib < 0)
+			o->peer_rss_start_kib = kib;
+		if (kib > o->peer_rss_peak_kib)
+			o->peer_rss_peak_kib = kib;
+	}
+	return watching;
+}
+
+static bool watch_memory_any(const struct wsc_vm *vms, const bool *active, unsigned jobs)
+{
+	for (unsigned j = 0; j < jobs; j++)
+		if (active[j] && vms[j].c->watch_memory_mib)
+			return true;
+	return false;
 }
 
 /* A case that never ran (unreachable peer, stopped run). */
@@ -196,6 +236,9 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 	/* A peer closing on us must give EPIPE, not kill the process (TLS writes
 	 * go through write(2), which has no MSG_NOSIGNAL). */
 	signal(SIGPIPE, SIG_IGN);
+	/* Paced writes (chop, 60 us apart) sleep in ppoll thousands of times per
+	 * case; the default 50 us timer slack would nearly double every gap. */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 
 	struct runner rn = {.opts = opts, .cat = cat, .sel = sel, .n = n, .run = run};
 	if (n == 0)
@@ -240,6 +283,7 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 	        .connect_tries = 5,
 	        .close_codes_2018 = opts->profile != WSC_PROFILE_AUTOBAHN,
 	        .peer_max_message = opts->peer_max_message,
+	        .rt_cap = opts->round_trip_cap,
 	};
 
 	size_t next_start = 0; /* no case before it is waiting to start */
@@ -253,7 +297,7 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 	for (size_t i = 0; i < n; i++)
 		heavy[i] = case_heavy(&cat->cases[sel[i]]);
 	bool ever_connected = false, unreachable = false, stopping = false;
-	uint64_t last_keep = 0;
+	uint64_t last_keep = 0, last_rss = 0;
 	char unreach_why[300] = "";
 
 	while (rn.next_flush < n) {
@@ -300,6 +344,7 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 			vm_case[j] = i;
 			active[j] = true;
 			in_flight++;
+			watch_memory(opts, vms, active, jobs, (int)j);
 		}
 
 		/* reap finished cases */
@@ -311,6 +356,7 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 				ever_connected = true;
 			if (!wsc_vm_done(vm))
 				continue;
+			watch_memory(opts, vms, active, jobs, (int)j);
 			size_t i = vm_case[j];
 			if (vm->connect_failed) {
 				vm->r->ran = false;
@@ -345,7 +391,15 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 
 		/* poll */
 		nfds_t np = 0;
-		uint64_t deadline = now + 50000; /* keep_going at least every 50 ms */
+		/* keep_going at least every 50 ms, memory samples every 20 ms */
+		uint64_t deadline = now + 50000;
+		if (now - last_rss >= 20000) {
+			last_rss = now;
+			if (watch_memory(opts, vms, active, jobs, -1))
+				deadline = now + 20000;
+		} else if (watch_memory_any(vms, active, jobs)) {
+			deadline = last_rss + 20000;
+		}
 		bool pending = false;
 		for (unsigned j = 0; j < jobs; j++) {
 			if (!active[j])

@@ -39,6 +39,7 @@ struct wsc_vm_env {
 	bool close_codes_2018;     /* accept 1012-1014 from the peer (IANA); Autobahn does not */
 	uint64_t peer_max_message; /* the peer's declared message limit (--max-message), 0: unknown
 	                            */
+	uint32_t rt_cap; /* --round-trips: messages per round trip at most, 0: as written */
 };
 
 /* Autobahn's engine timers (microseconds). */

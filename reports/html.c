@@ -444,6 +444,9 @@ int wsc_report_html(const struct wsc_run *run, const char *dir, char *err, size_
 	h(&b, wsc_profile_label(run->profile));
 	if (run->strict)
 		wsc_out_puts(&b, " (strict)");
+	if (run->round_trip_cap)
+		wsc_out_printf(&b, " &middot; quick run: at most %u messages per round trip",
+		               run->round_trip_cap);
 	wsc_iso_time(run->started_unix_ms, ts);
 	wsc_out_printf(&b, " &middot; started %s &middot; %u.%02u s &middot; agents: ", ts,
 	               (unsigned)(run->duration_ms / 1000),

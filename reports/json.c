@@ -502,6 +502,11 @@ static void run_json(struct wsc_out *b, const struct wsc_run *run, const size_t 
 	wsc_json_str(&j, wsc_profile_label(run->profile));
 	wsc_json_key(&j, "strict");
 	wsc_json_bool(&j, run->strict);
+	wsc_json_key(&j, "roundTripCap");
+	if (run->round_trip_cap)
+		wsc_json_int(&j, run->round_trip_cap);
+	else
+		wsc_json_null(&j);
 	wsc_json_key(&j, "started");
 	wsc_iso_time(run->started_unix_ms, ts);
 	wsc_json_str(&j, ts);

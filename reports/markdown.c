@@ -50,6 +50,10 @@ int wsc_report_markdown(const struct wsc_run *run, const char *path, char *err, 
 	        all.passed, all.failed, all.unimplemented, all.total,
 	        wsc_profile_label(run->profile), run->strict ? ", strict" : "",
 	        (unsigned)(run->duration_ms / 1000), (unsigned)(run->duration_ms % 1000 / 10));
+	if (run->round_trip_cap)
+		wsc_out_printf(&b,
+		               " — quick run: at most %u messages per round trip (--round-trips)",
+		               run->round_trip_cap);
 	wsc_out_puts(&b, "\n\n");
 	if (run->target_crashed) {
 		wsc_out_puts(&b, "**The target crashed:** ");

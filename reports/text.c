@@ -94,6 +94,11 @@ void wsc_report_text(const struct wsc_run *run, FILE *out, bool color)
 			k = e;
 		}
 	}
+	if (run->round_trip_cap)
+		wsc_out_printf(&b,
+		               "quick run: at most %u messages per round trip (--round-trips), "
+		               "not Autobahn's volume\n",
+		               run->round_trip_cap);
 	wsc_out_printf(&b, "%swsconform: %zu passed, %zu failed, %zu skipped in %u.%02u s%s\n",
 	               bold, all.passed, all.failed, all.unimplemented,
 	               (unsigned)(run->duration_ms / 1000),

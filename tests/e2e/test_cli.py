@@ -57,6 +57,8 @@ def assert_usage_error(res, *needles):
     (["--json"], "--json"),
     (["--exec", "true"], "--exec"),
     (["server", "ws://a:1/", "--cacert", "/nonexistent/ca.pem"], "/nonexistent/ca.pem"),
+    (["--round-trips", "0"], "--round-trips"),
+    (["--round-trips", "ten"], "ten"),
 ])
 def test_bad_command_line_exits_2_with_one_line_message(args, needle):
     res = run(args, timeout=30)
@@ -306,6 +308,31 @@ def test_no_arguments_runs_reference_server_into_reports_servers(tmp_path):
     index = json.loads((tmp_path / "reports" / "servers" / "index.json").read_text())
     assert list(index) == ["wsref-echo"]
     assert set(index["wsref-echo"]) and all(i.startswith("1.1.") for i in index["wsref-echo"])
+
+
+def test_round_trips_cuts_volume_and_says_so(tmp_path):
+    # 12.1.10 and 9.7.1 send 1000 messages each; --round-trips 5 sends five,
+    # and every output says the run was a quick one.
+    md = tmp_path / "summary.md"
+    res = run(["--cases", "12.1.10,9.7.1,1.1.1", "--round-trips", "5", "--report-dir", "r",
+               "--no-progress", "--markdown", str(md)], cwd=tmp_path, timeout=120)
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert "quick run: at most 5 messages per round trip" in res.stdout
+    rdir = tmp_path / "r"
+    assert json.loads((rdir / "report.json").read_text())["roundTripCap"] == 5
+    index = json.loads((rdir / "index.json").read_text())["wsref-echo"]
+    for cid in ("12.1.10", "9.7.1"):
+        rep = json.loads((rdir / index[cid]["reportfile"]).read_text())
+        assert "round trips cut from 1000 messages (--round-trips)" in rep["result"], rep["result"]
+        assert any("ROUND TRIPS CUT: 5 of 1000" in str(e) for e in rep["wirelog"]), cid
+    rep = json.loads((rdir / index["1.1.1"]["reportfile"]).read_text())
+    assert "--round-trips" not in rep["result"]
+    assert "quick run" in (rdir / "index.html").read_text()
+    assert "quick run" in md.read_text()
+    # without the option: Autobahn's volume, and report.json says null
+    res = run(["--cases", "1.1.1", "--report-dir", "full", "-q"], cwd=tmp_path, timeout=60)
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert json.loads((tmp_path / "full" / "report.json").read_text())["roundTripCap"] is None
 
 
 def test_agent_name_and_no_report(tmp_path):

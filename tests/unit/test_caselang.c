@@ -488,6 +488,31 @@ static void test_profiles(void)
 }
 
 /* A dozen malformed inputs, each with its exact location. */
+static void test_watch_memory(void)
+{
+	struct wsc_catalog cat;
+	ASSERT_EQ(load(&cat, WSC_PROFILE_RFC, HDR "  watch-memory 256\n  send text \"x\"\nend\n"),
+	          0);
+	ASSERT_STREQ(diag.msg, "");
+	ASSERT_EQ(cat.cases[0].watch_memory_mib, 256);
+	wsc_catalog_free(&cat);
+	ASSERT_EQ(load(&cat, WSC_PROFILE_RFC, HDR "  send text \"x\"\nend\n"), 0);
+	ASSERT_EQ(cat.cases[0].watch_memory_mib, 0);
+	wsc_catalog_free(&cat);
+	ASSERT_EQ(load(&cat, WSC_PROFILE_RFC, HDR "  watch-memory 65536\nend\n"), 0);
+	ASSERT_EQ(cat.cases[0].watch_memory_mib, 65536);
+	wsc_catalog_free(&cat);
+	struct wsc_catalog bad;
+	const char *texts[] = {HDR "  watch-memory 0\nend\n",  HDR "  watch-memory 65537\nend\n",
+	                       HDR "  watch-memory\nend\n",    HDR "  watch-memory 12 x\nend\n",
+	                       HDR "  watch-memory -1\nend\n", HDR "  watch-memory 1.5\nend\n"};
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		ASSERT_EQ(load(&bad, WSC_PROFILE_RFC, texts[i]), -1);
+		ASSERT(strncmp(diag.msg, "t.wsc:4:", 8) == 0);
+		wsc_catalog_free(&bad);
+	}
+}
+
 static void test_errors(void)
 {
 	expect_error("bogus 1\n", "t.wsc:1:1: unknown statement 'bogus'");
@@ -875,6 +900,7 @@ int main(void)
 	RUN(test_handshake_statements);
 	RUN(test_closing_variants);
 	RUN(test_profiles);
+	RUN(test_watch_memory);
 	RUN(test_errors);
 	RUN(test_templates_and_tables);
 	RUN(test_failed_load_rolls_back);
