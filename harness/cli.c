@@ -13,9 +13,7 @@
  */
 #include "cli.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -844,51 +842,11 @@ struct run_ctx {
 	bool drawn;
 };
 
-/*
- * The target's resident memory in KiB: the sum over its process group (the
- * shell --exec starts and whatever it runs), from /proc/<pid>/stat. -1 when
- * the harness did not start the peer or nothing could be read.
- */
+/* The target's resident memory in KiB (-1: the harness did not start the peer). */
 static int64_t peer_rss_kib(void *vctx)
 {
 	struct run_ctx *x = vctx;
-	if (!x->target || x->target->pid <= 0)
-		return -1;
-	DIR *d = opendir("/proc");
-	if (!d)
-		return -1;
-	long page = sysconf(_SC_PAGESIZE);
-	int64_t total = 0;
-	bool any = false;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		char path[300], buf[1024];
-		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* "pid (comm) state ppid pgrp ...": comm may hold anything, even ')' */
-		const char *p = strrchr(buf, ')');
-		long pgrp = 0, rss = 0;
-		if (!p || sscanf(p + 1,
-		                 " %*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d"
-		                 " %*d %*d %*d %*u %*u %ld",
-		                 &pgrp, &rss) != 2)
-			continue;
-		if (pgrp == (long)x->target->pid && rss > 0) {
-			total += (int64_t)rss * (page > 0 ? page : 4096) / 1024;
-			any = true;
-		}
-	}
-	closedir(d);
-	return any ? total : -1;
+	return x->target ? wsc_target_rss_kib(x->target) : -1;
 }
 
 static bool keep_going(void *vctx)

@@ -15,6 +15,7 @@
  */
 #include "target.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -433,6 +434,79 @@ void wsc_target_stderr_tail(const struct wsc_target *t, char *out, size_t cap, s
 	ring_tail(&t->err, out, cap, max);
 }
 
+/*
+ * Visit every process of process group pgid (scanning /proc/<pid>/stat):
+ * fn(pid, resident pages, arg). Returns how many were visited.
+ */
+static size_t for_each_in_group(pid_t pgid, void (*fn)(pid_t pid, long rss_pages, void *arg),
+                                void *arg)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char path[300], buf[1024];
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t got = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		/* "pid (comm) state ppid pgrp ...": comm may hold anything, even ')' */
+		const char *p = strrchr(buf, ')');
+		long pgrp = 0, rss = 0;
+		if (!p ||
+		    sscanf(p + 1,
+		           " %*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d"
+		           " %*d %*d %*d %*u %*u %ld",
+		           &pgrp, &rss) != 2 ||
+		    pgrp != (long)pgid)
+			continue;
+		fn((pid_t)atol(e->d_name), rss, arg);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void add_rss(pid_t pid, long rss_pages, void *arg)
+{
+	(void)pid;
+	if (rss_pages > 0)
+		*(int64_t *)arg += rss_pages;
+}
+
+int64_t wsc_target_rss_kib(const struct wsc_target *t)
+{
+	if (t->pid <= 0 || t->state != WSC_TARGET_RUNNING)
+		return -1;
+	int64_t pages = 0;
+	if (for_each_in_group(t->pid, add_rss, &pages) == 0)
+		return -1;
+	long page = sysconf(_SC_PAGESIZE);
+	return pages * (page > 0 ? page : 4096) / 1024;
+}
+
+struct term_ctx {
+	pid_t leader;
+	size_t sent;
+};
+
+static void term_follower(pid_t pid, long rss_pages, void *arg)
+{
+	struct term_ctx *c = arg;
+	(void)rss_pages;
+	if (pid != c->leader && kill(pid, SIGTERM) == 0)
+		c->sent++;
+}
+
 void wsc_target_stop(struct wsc_target *t, int grace_ms)
 {
 	if (t->stopped)
@@ -442,8 +516,23 @@ void wsc_target_stop(struct wsc_target *t, int grace_ms)
 		wsc_target_poll(t); /* an end that came before ours is judged as such */
 		if (t->state == WSC_TARGET_RUNNING) {
 			t->stopping = true;
-			kill(-t->pid, SIGTERM);
 			uint64_t deadline = now_ms() + (uint64_t)(grace_ms > 0 ? grace_ms : 0);
+			/*
+			 * The group's other processes first: a shell between us
+			 * and the server then exits by itself with the server's
+			 * status (128 + N after a signal), so a server that has
+			 * just crashed is told apart from one we stopped.
+			 * Signalled at once, the shell could die of our SIGTERM
+			 * before reaping the crashed server.
+			 */
+			struct term_ctx tc = {.leader = t->pid, .sent = 0};
+			for_each_in_group(t->pid, term_follower, &tc);
+			while (tc.sent && t->state == WSC_TARGET_RUNNING && now_ms() < deadline) {
+				uint64_t left = deadline - now_ms();
+				wsc_target_wait(t, left > 20 ? 20 : (int)left);
+			}
+			if (t->state == WSC_TARGET_RUNNING)
+				kill(-t->pid, SIGTERM);
 			while (t->state == WSC_TARGET_RUNNING && now_ms() < deadline) {
 				uint64_t left = deadline - now_ms();
 				wsc_target_wait(t, left > 20 ? 20 : (int)left);

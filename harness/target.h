@@ -101,12 +101,19 @@ void wsc_target_describe(const struct wsc_target *t, char *out, size_t cap);
 void wsc_target_stderr_tail(const struct wsc_target *t, char *out, size_t cap, size_t max);
 
 /*
- * SIGTERM the process group, wait up to grace_ms (draining pipes), SIGKILL
- * the group, reap, close the pipes and the log. Safe to call on a target
- * that already exited, was never started, or was stopped before (then it does
- * nothing). The state stays readable (status, sanitizer, rings) afterwards.
+ * SIGTERM the process group (its other processes first, so a shell between
+ * us and the server can exit by itself with the server's status), wait up
+ * to grace_ms (draining pipes), SIGKILL the group, reap, close the pipes and the log. Safe to call
+ * on a target that already exited, was never started, or was stopped before (then it does nothing).
+ * The state stays readable (status, sanitizer, rings) afterwards.
  */
 void wsc_target_stop(struct wsc_target *t, int grace_ms);
+
+/*
+ * Resident memory of the target's process group in KiB (the shell --exec
+ * runs and whatever it started), from /proc; -1 if nothing could be read.
+ */
+int64_t wsc_target_rss_kib(const struct wsc_target *t);
 
 /* Free the rings (after wsc_target_stop). Idempotent. */
 void wsc_target_free(struct wsc_target *t);

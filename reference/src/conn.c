@@ -584,6 +584,19 @@ static enum wsr_status start_frame(struct wsr_conn *c)
 	if (!opcode_known(h->opcode))
 		return WSR_RESERVED_OPCODE;
 #endif
+#ifdef WSR_PLANTED_BUG_CRASH_RSV3_CONT
+	/*
+	 * Planted bug for tests: a continuation frame with RSV3 set writes
+	 * through a NULL pointer, a real SIGSEGV in any build (the pointer is
+	 * volatile so the compiler cannot see it is NULL and drop or trap the
+	 * store). Case 102.3.7 sends such a frame; `wsconform fuzz` must
+	 * make one from the 5.x cases (tests/e2e/test_fuzz.py).
+	 */
+	if (h->opcode == WSR_OP_CONTINUATION && (h->rsv & WSR_RSV3)) {
+		uint8_t *volatile nowhere = NULL;
+		*nowhere = 1;
+	}
+#endif
 #ifndef WSR_PLANTED_BUG_RSV_IGNORED
 	uint8_t allowed = c->deflate ? WSR_RSV1 : 0;
 	if (h->rsv & ~allowed)
