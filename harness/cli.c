@@ -1087,6 +1087,28 @@ static void relabel_stopped(struct wsc_run *run, enum wsc_profile profile, const
 	}
 }
 
+/*
+ * The target crashed: the cases whose connection it dropped just before it
+ * was found dead (obs.crash_suspect, see sched.c) are the likely culprits;
+ * they fail as crashed even if the drop itself looked like a valid reaction.
+ */
+static void blame_suspects(struct wsc_run *run, enum wsc_profile profile)
+{
+	for (size_t i = 0; i < run->n_results; i++) {
+		struct wsc_result *r = &run->results[i];
+		if (!r->obs.crash_suspect || r->obs.target_crashed || !r->ran)
+			continue;
+		r->obs.target_crashed = true;
+		const struct wsc_observation *o = &r->obs;
+		wsc_obs_note(
+		        &r->obs, o->n_wire ? o->wire[o->n_wire - 1].t_us : 0,
+		        "THE TARGET CRASHED: ITS DEATH WAS NOTICED %.3f s AFTER IT DROPPED THIS "
+		        "CONNECTION",
+		        (double)r->obs.crash_suspect_us / 1e6);
+		wsc_judge(r, profile);
+	}
+}
+
 struct agent_plan {
 	char *url;   /* substituted URL (owned) */
 	char *agent; /* report name (owned) */
@@ -1463,6 +1485,7 @@ static int cmd_run(struct options *o, const char *version)
 		if (wsc_target_crashed(&target)) {
 			char d[600];
 			wsc_target_describe(&target, d, sizeof d);
+			blame_suspects(&run, o->profile);
 			run.target_crashed = true;
 			run.target_crash_text = strdup(d);
 			errmsg("target crashed: %s", d);

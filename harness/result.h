@@ -98,6 +98,10 @@ struct wsc_observation {
 
 	/* the target under test died during this case */
 	bool target_crashed;
+	/* the peer dropped this connection shortly before the target was found
+	 * stopped (sched.c); a crash verdict if the target crashed (cli.c) */
+	bool crash_suspect;
+	uint64_t crash_suspect_us; /* from the drop to the target found stopped (or run end) */
 	/* permessage-deflate, round trips and traffic (pmd.c, roundtrip.c) */
 	bool wirelog_off;         /* bulk transfer: counters only, no wire log entries */
 	bool pmd_negotiated;      /* permessage-deflate was agreed */

@@ -207,6 +207,56 @@ static bool watch_memory(const struct wsc_engine_opts *opts, struct wsc_vm *vms,
 	return watching;
 }
 
+/*
+ * Cases whose connection the peer dropped without sending a Close, most
+ * recent last. A crashing target closes its sockets before we can reap it, so the
+ * case that killed it has often finished (and may look fine: a dropped
+ * connection is a valid way to fail it) before the death is noticed. When the
+ * target stops, or the run ends, every such case of the last
+ * CRASH_LOOKBACK_US is marked crash_suspect; cli.c turns that into a crash
+ * verdict if the target did crash, and leaves it alone otherwise.
+ */
+#define RECENT_DROPS      64
+#define CRASH_LOOKBACK_US 300000u
+
+struct recent_drops {
+	size_t slot[RECENT_DROPS];
+	uint64_t t[RECENT_DROPS];
+	size_t n; /* entries ever added; the last RECENT_DROPS are kept */
+};
+
+static void note_drop(struct recent_drops *d, size_t slot, uint64_t now)
+{
+	d->slot[d->n % RECENT_DROPS] = slot;
+	d->t[d->n % RECENT_DROPS] = now;
+	d->n++;
+}
+
+static struct wsc_result *result_of(struct runner *rn, size_t i)
+{
+	if (i >= rn->next_flush)
+		return rn->slots[i].started ? &rn->slots[i].r : NULL;
+	for (size_t k = rn->run->n_results; k-- > 0;)
+		if (rn->run->results[k].position == i + 1)
+			return &rn->run->results[k];
+	return NULL;
+}
+
+static void mark_suspects(struct runner *rn, const struct recent_drops *d, uint64_t now)
+{
+	size_t first = d->n > RECENT_DROPS ? d->n - RECENT_DROPS : 0;
+	for (size_t k = first; k < d->n; k++) {
+		uint64_t t = d->t[k % RECENT_DROPS];
+		if (now - t > CRASH_LOOKBACK_US)
+			continue;
+		struct wsc_result *r = result_of(rn, d->slot[k % RECENT_DROPS]);
+		if (!r || r->obs.crash_suspect)
+			continue;
+		r->obs.crash_suspect = true;
+		r->obs.crash_suspect_us = now - t;
+	}
+}
+
 static bool watch_memory_any(const struct wsc_vm *vms, const bool *active, unsigned jobs)
 {
 	for (unsigned j = 0; j < jobs; j++)
@@ -298,6 +348,7 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 		heavy[i] = case_heavy(&cat->cases[sel[i]]);
 	bool ever_connected = false, unreachable = false, stopping = false;
 	uint64_t last_keep = 0, last_rss = 0;
+	struct recent_drops drops = {.n = 0};
 	char unreach_why[300] = "";
 
 	while (rn.next_flush < n) {
@@ -307,6 +358,7 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 			if (!opts->keep_going(opts->ctx)) {
 				stopping = true;
 				run->target_crashed = true;
+				mark_suspects(&rn, &drops, now);
 				for (unsigned j = 0; j < jobs; j++)
 					if (active[j])
 						wsc_vm_abort(&vms[j], now,
@@ -369,6 +421,10 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 					                 : "could not connect");
 				}
 			}
+			if (!stopping && opts->keep_going && vm->r->obs.connected &&
+			    !vm->r->obs.was_clean && !vm->r->obs.dropped_by_me &&
+			    vm->r->obs.remote_close_code < 0)
+				note_drop(&drops, i, now);
 			wsc_vm_free(vm);
 			active[j] = false;
 			in_flight--;
@@ -447,6 +503,10 @@ int wsc_engine_run(const struct wsc_engine_opts *opts, const struct wsc_catalog 
 		}
 	}
 
+	/* The run ended: the target's fate is decided when it is stopped, and a
+	 * case that killed it may have been the last to end. */
+	if (rc >= 0 && opts->keep_going && !stopping)
+		mark_suspects(&rn, &drops, wsc_now_us());
 	if (rc < 0) {
 		/* internal error: stop what runs, keep the results already judged */
 		uint64_t now = wsc_now_us();

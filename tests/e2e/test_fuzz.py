@@ -14,6 +14,7 @@
 The mutant is built by e2e_util.build_mutant (only wsref-echo, in
 <build>-mut-crash_rsv3_cont; test_mutants.py shares the directory).
 """
+import json
 import re
 
 import pytest
@@ -35,9 +36,7 @@ FUZZ_SECONDS = "60"
 
 def _exec(exe):
     # `exec` makes the server the process wsconform watches, instead of a
-    # shell waiting for it. A shell reaps its crashed child a moment after the
-    # child's sockets are closed; a replay that ends in that moment stops the
-    # shell with SIGTERM and the crash goes unseen (docs/fuzzing.md).
+    # shell waiting for it (test_replay_through_a_shell covers the shell).
     return f"exec {exe} --port {{port}}"
 
 
@@ -102,15 +101,48 @@ def test_reproducer_replays(finding, mutant):
     case_id = re.search(r"^case (\S+)$", f.read_text(), re.M).group(1)
     rep = run_wsconform(["server", URL, "--exec", _exec(mutant), "--case-file", f,
                          "--cases", case_id, "--no-report"], timeout=60)
-    # Exit 4 and TARGET CRASHED: the run failed because the target died. (The
-    # case line itself says FAIL only when the death is noticed while the case
-    # still runs; here the connection usually ends first, see docs/fuzzing.md.)
+    # Exit 4 and TARGET CRASHED: the run failed because the target died, and
+    # the case is blamed for it even when its connection ended first.
     assert rep.returncode == 4, describe(rep)
     assert "TARGET CRASHED" in rep.stdout and "SIGSEGV" in rep.stdout, describe(rep)
+    assert re.search(rf"FAIL {re.escape(case_id)} .*the target crashed during this case",
+                     rep.stdout), describe(rep)
     # The reproducer is fair: the unmodified server passes it.
     ok = run_wsconform(["server", URL, "--exec", _exec(binary("wsref-echo")), "--case-file", f,
                         "--cases", case_id, "--no-report"], timeout=60)
     assert ok.returncode == 0, describe(ok)
+
+
+def test_replay_through_a_shell(finding, mutant):
+    # Without `exec` a shell sits between wsconform and the server; it reaps
+    # the crashed server a moment after the server's sockets closed. Stopping
+    # the target must not kill the shell first and hide the crash (it did in
+    # about 2 of 12 replays before the group's other processes were stopped
+    # first), so every replay here must exit 4.
+    f, _ = finding
+    case_id = re.search(r"^case (\S+)$", f.read_text(), re.M).group(1)
+    for _ in range(5):
+        rep = run_wsconform(["server", URL, "--exec", f"{mutant} --port {{port}}; exit $?",
+                             "--case-file", f, "--cases", case_id, "--no-report"], timeout=60)
+        assert rep.returncode == 4, describe(rep)
+        assert "SIGSEGV" in rep.stdout, describe(rep)
+
+
+def test_crash_is_blamed_on_the_case_that_caused_it(mutant, tmp_path):
+    # One case at a time: 102.3.1-6 end before 102.3.7 sends RSV3 on a
+    # continuation. The crash is blamed on 102.3.7 alone; the six before it,
+    # whose connections the healthy server closed with 1002, keep their OK.
+    out = tmp_path / "r"
+    rep = run_wsconform(["server", URL, "--exec", _exec(mutant), "--cases", "102.3.*", "-j", "1",
+                         "--report-dir", out, "--no-progress"], timeout=120)
+    assert rep.returncode == 4, describe(rep)
+    index = json.loads((out / "index.json").read_text())
+    cases = next(iter(index.values()))
+    for cid in ("102.3.1", "102.3.2", "102.3.3", "102.3.4", "102.3.5", "102.3.6"):
+        assert cases[cid]["behavior"] == "OK", (cid, describe(rep))
+    assert cases["102.3.7"]["behavior"] == "FAILED", describe(rep)
+    r = json.loads((out / cases["102.3.7"]["reportfile"]).read_text())
+    assert r["result"] == "the target crashed during this case", r["result"]
 
 
 def test_same_seed_same_reproducer(finding, mutant, tmp_path):
