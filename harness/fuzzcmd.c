@@ -786,7 +786,10 @@ static bool m_handshake(struct fcase *f, struct rng *r, const char *path)
 {
 	static const char *const req[] = {"Host", "Upgrade", "Connection", "Sec-WebSocket-Key",
 	                                  "Sec-WebSocket-Version"};
-	static const char *const versions[] = {"8", "12", "14", "0", "99", "13x", ""};
+	/* Never versions a server may legitimately speak besides 13: IANA's
+	 * registry assigns 0-8 to hybi drafts (ws, for one, still accepts 8);
+	 * 9-12 are reserved, 14 and up unassigned. */
+	static const char *const versions[] = {"9", "12", "14", "11", "99", "13x", ""};
 	static const char *const keys[] = {"", "AAAA", "not base64 at all!!",
 	                                   "dGhlIHNhbXBsZSBub25jZQ", "AAAAAAAAAAAAAAAAAAAA"};
 	char line[1200];
