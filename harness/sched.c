@@ -159,10 +159,9 @@ static void flush_slots(struct runner *rn)
 /*
  * A case is heavy when it moves bulk data (round trips: 9.x, 12.x, 13.x) at
  * full speed; a chopped round trip (9.5, 9.6: paced small writes) mostly
- * sleeps and is not. A
- * round trip keeps one core busy between us and the peer, so running more of
- * them than there are cores only slows each one down until its deadline
- * passes; light cases keep running beside them.
+ * sleeps and is not. A round trip keeps one core busy between us and the
+ * peer, so running more of them than there are cores only slows each one
+ * down until its deadline passes; light cases keep running beside them.
  */
 static bool case_heavy(const struct wsc_case *c)
 {
